@@ -12,7 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Make media/vtest_clip.mp4, the bundled demo clip, from OpenCV's vtest.avi.
+"""
+Make media/vtest_clip.mp4, the bundled demo clip, from OpenCV's vtest.avi.
 
 Usage: python scripts/make_clip.py /path/to/vtest.avi [media/vtest_clip.mp4]
 Keeps the first 200 frames (20 s at 10 fps), full 768x576 resolution, MPEG-4 part 2 ('mp4v'),

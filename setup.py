@@ -1,0 +1,49 @@
+# Copyright 2026 The stream_infer Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""ament_python build of stream_infer (colcon build), also installable with plain pip."""
+
+from glob import glob
+
+from setuptools import find_packages, setup
+
+PACKAGE = 'stream_infer'
+
+setup(
+    name=PACKAGE,
+    version='0.1.0',
+    packages=find_packages(exclude=['test', 'test.*']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', [f'resource/{PACKAGE}']),
+        (f'share/{PACKAGE}', ['package.xml', 'README.md']),
+        (f'share/{PACKAGE}/launch', glob('launch/*.launch.py')),
+        (f'share/{PACKAGE}/config', glob('config/*.yaml')),
+        (f'share/{PACKAGE}/models', glob('models/*.onnx') + glob('models/*.md')),
+        (f'share/{PACKAGE}/media', glob('media/*.mp4') + glob('media/*.md')),
+    ],
+    install_requires=['setuptools'],
+    zip_safe=True,
+    maintainer='stream_infer maintainers',
+    maintainer_email='stream-infer@example.com',
+    description='Camera streams to tracked object detections (ONNX Runtime + ByteTrack), '
+                'published as vision_msgs; usable without ROS.',
+    license='Apache-2.0',
+    tests_require=['pytest'],
+    entry_points={
+        'console_scripts': [
+            'stream-infer = stream_infer.cli:main',
+            'stream_infer_node = stream_infer.ros.node:main',
+        ],
+    },
+)
