@@ -107,7 +107,8 @@ export RMW_IMPLEMENTATION="\${RMW_IMPLEMENTATION:-rmw_fastrtps_cpp}"
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 export ROS_DOMAIN_ID="\${ROS_DOMAIN_ID:-\$(( (\$\$ % 100) + 1 ))}"
 if [ -f "$VENV/ws/install/local_setup.bash" ]; then
-  . "$VENV/ws/install/local_setup.bash"
+  case \$- in *u*) set +u; . "$VENV/ws/install/local_setup.bash"; set -u ;;
+    *) . "$VENV/ws/install/local_setup.bash" ;; esac
 fi
 EOF
 }

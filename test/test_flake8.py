@@ -12,6 +12,8 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
+from pathlib import Path
+
 from ament_flake8.main import main_with_errors
 import pytest
 
@@ -19,5 +21,7 @@ import pytest
 @pytest.mark.flake8
 @pytest.mark.linter
 def test_flake8(lint_paths):
-    rc, errors = main_with_errors(argv=lint_paths)
+    # setup.cfg = ament_flake8's own configuration + application-import-names = stream_infer
+    config = str(Path(__file__).resolve().parent.parent / 'setup.cfg')
+    rc, errors = main_with_errors(argv=['--config', config] + lint_paths)
     assert rc == 0, 'Found %d code style errors / warnings:\n' % len(errors) + '\n'.join(errors)

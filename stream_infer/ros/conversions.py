@@ -1,0 +1,189 @@
+# Copyright 2026 The stream_infer Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Message conversions at the ROS edge: images in and out, detections and labels out.
+
+Image decoding has two paths that must give identical arrays: cv_bridge when it imports (apt
+installs) and a numpy path that needs nothing else (our venv, or apt installs where cv_bridge
+was compiled against numpy 1 and breaks under numpy 2).
+"""
+
+from typing import Optional, Sequence
+
+from builtin_interfaces.msg import Time
+import cv2
+import numpy as np
+from sensor_msgs.msg import CompressedImage, Image
+import supervision as sv
+from vision_msgs.msg import (
+    Detection2D, Detection2DArray, LabelInfo, ObjectHypothesisWithPose, VisionClass)
+
+from stream_infer.errors import StreamInferError
+
+# encoding -> (channels, cv2 conversion to BGR or None when already BGR)
+_ENCODINGS = {
+    'bgr8': (3, None),
+    'rgb8': (3, cv2.COLOR_RGB2BGR),
+    'mono8': (1, cv2.COLOR_GRAY2BGR),
+    '8UC1': (1, cv2.COLOR_GRAY2BGR),
+    '8UC3': (3, None),
+    'bgra8': (4, cv2.COLOR_BGRA2BGR),
+    'rgba8': (4, cv2.COLOR_RGBA2BGR),
+    'yuv422': (2, cv2.COLOR_YUV2BGR_UYVY),
+    'uyvy': (2, cv2.COLOR_YUV2BGR_UYVY),
+    'yuv422_yuy2': (2, cv2.COLOR_YUV2BGR_YUY2),
+    'yuyv': (2, cv2.COLOR_YUV2BGR_YUY2),
+}
+SUPPORTED_ENCODINGS = tuple(_ENCODINGS)
+CLASS_ID_FORMATS = ('index', 'name')
+
+
+class ImageConversionError(StreamInferError, ValueError):
+    """An image message that cannot be turned into a frame (counted and skipped by the node)."""
+
+
+def image_to_bgr(msg: Image) -> np.ndarray:
+    """Decode a sensor_msgs/Image into a BGR uint8 array with numpy only (zero-copy for bgr8)."""
+    enc = _ENCODINGS.get(msg.encoding)
+    if enc is None:
+        raise ImageConversionError(
+            f'unsupported image encoding {msg.encoding!r}; accepted: {", ".join(_ENCODINGS)}')
+    channels, code = enc
+    h, w, step = int(msg.height), int(msg.width), int(msg.step)
+    if h <= 0 or w <= 0:
+        raise ImageConversionError(f'empty image {w}x{h}: width and height must be > 0')
+    row = w * channels
+    if step < row:
+        raise ImageConversionError(
+            f'step {step} is smaller than width*channels = {w}*{channels} = {row} '
+            f'for encoding {msg.encoding!r}')
+    data = np.frombuffer(msg.data, dtype=np.uint8)
+    if data.size < step * h:
+        raise ImageConversionError(
+            f'truncated image data: {data.size} bytes, expected step*height = {step}*{h} = '
+            f'{step * h}')
+    pixels = data[:step * h].reshape(h, step)[:, :row].reshape(h, w, channels)
+    if code is None:
+        return pixels
+    return cv2.cvtColor(pixels, code)
+
+
+def compressed_to_bgr(msg: CompressedImage) -> np.ndarray:
+    """Decode a sensor_msgs/CompressedImage (JPEG or PNG) into a BGR uint8 array."""
+    data = np.frombuffer(msg.data, dtype=np.uint8)
+    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if image is None:
+        raise ImageConversionError(
+            f'cannot decode compressed image (format {msg.format!r}, {data.size} bytes); '
+            'accepted: JPEG or PNG data')
+    return image
+
+
+def load_cv_bridge():
+    """Return a CvBridge when cv_bridge imports and works with this numpy, else None."""
+    try:
+        from cv_bridge import CvBridge
+        return CvBridge()
+    except Exception:  # noqa: BLE001 - absent, or compiled against another numpy ABI
+        return None
+
+
+def image_to_bgr_cv_bridge(bridge, msg: Image) -> np.ndarray:
+    """Decode with cv_bridge, with the same checks and errors as the numpy path."""
+    if msg.encoding not in _ENCODINGS:
+        image_to_bgr(msg)  # raises the same clear error as the numpy path
+    try:
+        return bridge.imgmsg_to_cv2(msg, desired_encoding='bgr8')
+    except Exception as exc:  # noqa: BLE001 - cv_bridge raises several types
+        image_to_bgr(msg)  # a malformed message: report it in our words
+        raise ImageConversionError(f'cv_bridge could not convert the image: {exc}') from exc
+
+
+def stamp_from_seconds(t: float) -> Time:
+    """Convert wall-clock seconds (a capture time) to builtin_interfaces/Time."""
+    sec = int(t)
+    nanosec = int(round((t - sec) * 1e9))
+    if nanosec >= 1000000000:
+        sec, nanosec = sec + 1, nanosec - 1000000000
+    return Time(sec=sec, nanosec=nanosec)
+
+
+def bgr_to_image(image: np.ndarray, header) -> Image:
+    """Build a bgr8 sensor_msgs/Image from a BGR uint8 array, with the given header."""
+    msg = Image()
+    msg.header = header
+    msg.height, msg.width = int(image.shape[0]), int(image.shape[1])
+    msg.encoding = 'bgr8'
+    msg.is_bigendian = 0
+    msg.step = msg.width * 3
+    msg.data = np.ascontiguousarray(image).tobytes()
+    return msg
+
+
+def detections_to_msg(detections: sv.Detections, header, class_names: Sequence[str],
+                      class_id_format: str = 'index') -> Detection2DArray:
+    """
+    Convert Detections to Detection2DArray in original-image pixels.
+
+    header is the source image's header (stamp and frame_id), copied to the array and to every
+    detection. class_id is the numeric index as a string by default (names via LabelInfo), or
+    the class name with class_id_format='name'. Detection2D.id is the tracker id, '' untracked.
+    """
+    out = Detection2DArray()
+    out.header = header
+    n = len(detections)
+    if n == 0:
+        return out
+    xyxy = np.asarray(detections.xyxy, dtype=np.float64)
+    centers = ((xyxy[:, :2] + xyxy[:, 2:]) / 2.0).tolist()
+    sizes = (xyxy[:, 2:] - xyxy[:, :2]).tolist()
+    scores = (np.zeros(n) if detections.confidence is None
+              else np.asarray(detections.confidence, dtype=np.float64)).tolist()
+    class_ids = (np.zeros(n, dtype=int) if detections.class_id is None
+                 else np.asarray(detections.class_id)).tolist()
+    if class_id_format == 'name':
+        labels = [class_names[c] if 0 <= c < len(class_names) else str(c) for c in class_ids]
+    else:
+        labels = [str(c) for c in class_ids]
+    if detections.tracker_id is None:
+        ids = [''] * n
+    else:
+        ids = [str(t) if t >= 0 else '' for t in np.asarray(detections.tracker_id).tolist()]
+    dets = []
+    for (cx, cy), (sx, sy), score, label, track in zip(centers, sizes, scores, labels, ids):
+        det = Detection2D(header=header, id=track)
+        det.bbox.center.position.x = cx
+        det.bbox.center.position.y = cy
+        det.bbox.size_x = sx
+        det.bbox.size_y = sy
+        hyp = ObjectHypothesisWithPose()
+        hyp.hypothesis.class_id = label
+        hyp.hypothesis.score = score
+        det.results.append(hyp)
+        dets.append(det)
+    out.detections = dets
+    return out
+
+
+def label_info_msg(class_names: Sequence[str], threshold: float,
+                   header: Optional[object] = None) -> LabelInfo:
+    """Build the LabelInfo mapping each numeric class id (the default format) to its name."""
+    msg = LabelInfo()
+    if header is not None:
+        msg.header = header
+    msg.class_map = [VisionClass(class_id=i, class_name=str(name))
+                     for i, name in enumerate(class_names)]
+    msg.threshold = float(threshold)
+    return msg

@@ -1,0 +1,65 @@
+# Copyright 2026 The stream_infer Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""Engine statistics -> diagnostic_msgs/DiagnosticArray for /diagnostics (rqt_robot_monitor)."""
+
+import dataclasses
+from typing import Any
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+WARN_STATES = ('reconnecting', 'connecting')
+ERROR_STATES = ('failed',)
+
+
+def _flatten(prefix: str, value: Any, out: dict) -> None:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(f'{prefix}{key}.', item, out)
+        return
+    out[prefix.rstrip('.')] = f'{value:.3f}' if isinstance(value, float) else str(value)
+
+
+def stats_values(stats: Any) -> dict:
+    """Flatten an engine stats snapshot (dataclass or dict, nested allowed) to str values."""
+    out: dict = {}
+    _flatten('', stats, out)
+    return out
+
+
+def diagnostics_msg(name: str, stats: Any, provider: str, bad_images: int, last_bad_image: str,
+                    stamp) -> DiagnosticArray:
+    """One DiagnosticStatus for the node: level from the source state and skipped inputs."""
+    values = stats_values(stats)
+    values['execution_provider'] = provider
+    values['bad_images_skipped'] = str(bad_images)
+    if last_bad_image:
+        values['last_bad_image'] = last_bad_image
+    state = values.get('source_state', 'unknown')
+    level, message = DiagnosticStatus.OK, f'source {state}'
+    if state in ERROR_STATES:
+        level = DiagnosticStatus.ERROR
+    elif state in WARN_STATES or bad_images:
+        level = DiagnosticStatus.WARN
+        if bad_images:
+            message += f', {bad_images} bad images skipped'
+    status = DiagnosticStatus(level=level, name=f'{name}: stream_infer', message=message,
+                              hardware_id=values.get('source', ''))
+    status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
+    array = DiagnosticArray()
+    array.header.stamp = stamp
+    array.status = [status]
+    return array
