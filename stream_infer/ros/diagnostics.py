@@ -41,9 +41,10 @@ def stats_values(stats: Any) -> dict:
 
 
 def diagnostics_msg(name: str, stats: Any, provider: str, bad_images: int, last_bad_image: str,
-                    stamp) -> DiagnosticArray:
-    """One DiagnosticStatus for the node: level from the source state and skipped inputs."""
+                    stamp, **extra: Any) -> DiagnosticArray:
+    """Build one DiagnosticStatus for the node: level from the source state and bad inputs."""
     values = stats_values(stats)
+    values.update({key: str(value) for key, value in extra.items()})
     values['execution_provider'] = provider
     values['bad_images_skipped'] = str(bad_images)
     if last_bad_image:

@@ -98,6 +98,7 @@ class StreamInferNode(LifecycleNode):
         self._timers_group = MutuallyExclusiveCallbackGroup()
         self._cv_bridge = conversions.load_cv_bridge()
         self._bad_images = 0
+        self._annotated_published = 0
         self._last_bad_image = ''
         self._stream_state = 'idle'
         self.add_on_set_parameters_callback(self._validate_parameters)
@@ -316,6 +317,7 @@ class StreamInferNode(LifecycleNode):
         if annotated.get_subscription_count() > 0 and self._annotator is not None:
             image = self._annotator.annotate(result.frame.image, result.detections)
             annotated.publish(conversions.bgr_to_image(image, header))
+            self._annotated_published += 1
         raw = pubs.get('image_raw')
         if raw is not None and raw.get_subscription_count() > 0:
             raw.publish(conversions.bgr_to_image(result.frame.image, header))
@@ -338,7 +340,8 @@ class StreamInferNode(LifecycleNode):
             return
         self._pubs['diagnostics'].publish(diagnostics_msg(
             self.get_fully_qualified_name(), stream.stats(), self._detector.provider,
-            self._bad_images, self._last_bad_image, self.get_clock().now().to_msg()))
+            self._bad_images, self._last_bad_image, self.get_clock().now().to_msg(),
+            annotated_published=self._annotated_published))
 
     def shutdown_now(self) -> None:
         """Stop the engine and release everything, whatever the state (process exit)."""

@@ -1,0 +1,285 @@
+# Copyright 2026 The stream_infer Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The lifecycle node over real DDS: topics, headers, parameters, lifecycle services, diagnostics.
+
+The model is a real ONNX graph that always outputs three known boxes (64x64 input pixels), so
+every published box can be checked exactly: images are 128x128, so boxes come back doubled.
+"""
+
+import threading
+
+import cv2
+from diagnostic_msgs.msg import DiagnosticArray
+from lifecycle_msgs.msg import Transition
+from lifecycle_msgs.srv import ChangeState, GetState
+import numpy as np
+import pytest
+from rcl_interfaces.msg import Parameter as ParameterMsg
+from rcl_interfaces.srv import GetParameters, SetParameters
+from rclpy.parameter import Parameter
+from ros_harness import (
+    constant_end2end_model, LATCHED_QOS, RELIABLE_QOS, RosHarness, SENSOR_QOS, wait_for)
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header, String
+from vision_msgs.msg import Detection2DArray, LabelInfo
+
+from stream_infer.ros.node import StreamInferNode
+
+ROWS = [[8, 8, 24, 40, 0.9, 0], [40, 4, 60, 20, 0.5, 1], [2, 44, 20, 62, 0.42, 1]]
+EXPECTED_CENTERS = [(32.0, 48.0), (100.0, 24.0), (22.0, 106.0)]  # doubled, original pixels
+EXPECTED_SIZES = [(32.0, 64.0), (40.0, 32.0), (36.0, 36.0)]
+NAMES = ['person', 'cup']
+BGR = np.dstack([np.full((128, 128), v, np.uint8) for v in (30, 90, 200)])
+
+
+@pytest.fixture(scope='module')
+def model_path(tmp_path_factory):
+    return constant_end2end_model(tmp_path_factory.mktemp('m') / 'const.onnx', ROWS,
+                                  names=NAMES)
+
+
+@pytest.fixture
+def ros():
+    harness = RosHarness()
+    yield harness
+    harness.close()
+
+
+def start_node(ros, model_path, name='stream_infer', activate=True, **params):
+    overrides = [Parameter('model', value=model_path), Parameter('layout', value='end2end')]
+    overrides += [Parameter(k, value=v) for k, v in params.items()]
+    node = ros.add(StreamInferNode(name, context=ros.context, parameter_overrides=overrides))
+    if activate:
+        node.trigger_configure()
+        node.trigger_activate()
+    return node
+
+
+def image_msg(encoding='bgr8', stamp=(100, 5), frame_id='cam_optical', pixels=BGR):
+    conv = {'bgr8': None, 'rgb8': cv2.COLOR_BGR2RGB, 'mono8': cv2.COLOR_BGR2GRAY,
+            'rgba8': cv2.COLOR_BGR2RGBA, 'bgra8': cv2.COLOR_BGR2BGRA}[encoding]
+    data = pixels if conv is None else cv2.cvtColor(pixels, conv)
+    msg = Image(height=data.shape[0], width=data.shape[1], encoding=encoding,
+                step=data.shape[1] * (data.shape[2] if data.ndim == 3 else 1))
+    msg.header = Header(frame_id=frame_id)
+    msg.header.stamp.sec, msg.header.stamp.nanosec = stamp
+    msg.data = data.tobytes()
+    return msg
+
+
+def publish_until(ros, pub, msg, got, predicate, timeout=20.0):
+    return wait_for(lambda: predicate(got), timeout=timeout, pump=lambda: pub.publish(msg),
+                    period=0.1)
+
+
+def with_stamp(sec):
+    return lambda got: any(m.header.stamp.sec == sec for m in got)
+
+
+def by_stamp(got, sec):
+    return next(m for m in got if m.header.stamp.sec == sec)
+
+
+def test_detections_keep_the_source_header_and_original_pixels(ros, model_path):
+    start_node(ros, model_path)
+    got = ros.collect(Detection2DArray, 'detections')
+    pub = ros.probe.create_publisher(Image, 'image', SENSOR_QOS)
+    for i, encoding in enumerate(['bgr8', 'rgb8', 'mono8', 'rgba8', 'bgra8']):
+        sec = 200 + i
+        msg = image_msg(encoding, stamp=(sec, 123), frame_id=f'frame_{encoding}')
+        assert publish_until(ros, pub, msg, got, with_stamp(sec)), f'{encoding}: no detections'
+        out = by_stamp(got, sec)
+        assert out.header.frame_id == f'frame_{encoding}' and out.header.stamp.nanosec == 123
+        assert len(out.detections) == 3
+        for det, center, size, row in zip(out.detections, EXPECTED_CENTERS, EXPECTED_SIZES,
+                                          ROWS):
+            assert det.header.frame_id == f'frame_{encoding}'
+            assert det.header.stamp.sec == sec
+            assert (det.bbox.center.position.x, det.bbox.center.position.y) == \
+                pytest.approx(center)
+            assert (det.bbox.size_x, det.bbox.size_y) == pytest.approx(size)
+            assert det.results[0].hypothesis.class_id == str(row[5])
+            assert det.results[0].hypothesis.score == pytest.approx(row[4], abs=1e-6)
+
+
+def test_tracker_ids_become_stable_and_distinct(ros, model_path):
+    start_node(ros, model_path)
+    got = ros.collect(Detection2DArray, 'detections')
+    pub = ros.probe.create_publisher(Image, 'image', SENSOR_QOS)
+    for sec in range(300, 312):
+        assert publish_until(ros, pub, image_msg(stamp=(sec, 0)), got, with_stamp(sec))
+    ids = [[d.id for d in by_stamp(got, sec).detections] for sec in (309, 310, 311)]
+    assert all(i != '' for i in ids[-1]) and len(set(ids[-1])) == 3
+    assert ids[0] == ids[1] == ids[2]
+
+
+def test_compressed_transport(ros, model_path):
+    start_node(ros, model_path, image_transport='compressed')
+    got = ros.collect(Detection2DArray, 'detections')
+    pub = ros.probe.create_publisher(CompressedImage, 'image/compressed', SENSOR_QOS)
+    for i, (fmt, ext) in enumerate([('jpeg', '.jpg'), ('png', '.png')]):
+        msg = CompressedImage(format=fmt)
+        msg.header.stamp.sec, msg.header.frame_id = 400 + i, 'cam'
+        msg.data = cv2.imencode(ext, BGR)[1].tobytes()
+        assert publish_until(ros, pub, msg, got, with_stamp(400 + i)), fmt
+        out = by_stamp(got, 400 + i)
+        assert out.header.frame_id == 'cam' and len(out.detections) == 3
+        assert out.detections[0].bbox.size_x == pytest.approx(32.0)
+
+
+def test_label_info_reaches_a_late_subscriber(ros, model_path):
+    node = start_node(ros, model_path)
+    assert wait_for(lambda: node.count_subscribers('label_info') == 0, timeout=1)
+    got = ros.collect(LabelInfo, 'label_info', LATCHED_QOS)
+    assert wait_for(lambda: len(got) > 0), 'LabelInfo not received by a late subscriber'
+    assert [(c.class_id, c.class_name) for c in got[0].class_map] == [(0, 'person'), (1, 'cup')]
+    assert got[0].threshold == pytest.approx(0.3)
+
+
+def _set(ros, node_name, **values):
+    client = ros.probe.create_client(SetParameters, f'/{node_name}/set_parameters')
+    req = SetParameters.Request(
+        parameters=[Parameter(k, value=v).to_parameter_msg() for k, v in values.items()])
+    return ros.call(client, req).results
+
+
+def _get(ros, node_name, name):
+    client = ros.probe.create_client(GetParameters, f'/{node_name}/get_parameters')
+    value = ros.call(client, GetParameters.Request(names=[name])).values[0]
+    return Parameter.from_parameter_msg(ParameterMsg(name=name, value=value)).value
+
+
+def test_parameters_apply_from_the_next_frame_or_are_rejected_with_a_reason(ros, model_path):
+    start_node(ros, model_path)
+    got = ros.collect(Detection2DArray, 'detections')
+    pub = ros.probe.create_publisher(Image, 'image', SENSOR_QOS)
+    assert publish_until(ros, pub, image_msg(stamp=(500, 0)), got, with_stamp(500))
+    assert len(by_stamp(got, 500).detections) == 3
+
+    [result] = _set(ros, 'stream_infer', confidence=0.6)
+    assert result.successful
+    assert publish_until(ros, pub, image_msg(stamp=(501, 0)), got, with_stamp(501))
+    assert [d.results[0].hypothesis.score for d in by_stamp(got, 501).detections] == \
+        pytest.approx([0.9])
+
+    [result] = _set(ros, 'stream_infer', classes=['cup'], confidence=0.3)
+    assert result.successful
+    assert publish_until(ros, pub, image_msg(stamp=(502, 0)), got, with_stamp(502))
+    assert {d.results[0].hypothesis.class_id for d in by_stamp(got, 502).detections} == {'1'}
+
+    [result] = _set(ros, 'stream_infer', class_id_format='name', classes=[''])
+    assert result.successful
+    assert publish_until(ros, pub, image_msg(stamp=(503, 0)), got, with_stamp(503))
+    assert [d.results[0].hypothesis.class_id for d in by_stamp(got, 503).detections] == [
+        'person', 'cup', 'cup']
+
+    for bad, words in [({'confidence': 1.5}, ''), ({'classes': ['giraffe']}, 'giraffe'),
+                       ({'image_transport': 'compressed'}, 'deactivate'),
+                       ({'model': '/tmp/other.onnx'}, 'cleanup'),
+                       ({'class_id_format': 'uuid'}, 'one of')]:
+        [result] = _set(ros, 'stream_infer', **bad)
+        assert not result.successful, bad
+        assert words in result.reason and result.reason, (bad, result.reason)
+    assert _get(ros, 'stream_infer', 'confidence') == pytest.approx(0.3)
+    assert _get(ros, 'stream_infer', 'image_transport') == 'raw'
+
+
+def _transition(ros, client, transition_id):
+    return ros.call(client, ChangeState.Request(
+        transition=Transition(id=transition_id))).success
+
+
+def _state(ros, client):
+    return ros.call(client, GetState.Request()).current_state.label
+
+
+def test_lifecycle_services_bad_model_and_repeated_cycles(ros, model_path, tmp_path):
+    bad = tmp_path / 'missing.onnx'
+    node = start_node(ros, model_path, name='si_lifecycle', activate=False)
+    change = ros.probe.create_client(ChangeState, '/si_lifecycle/change_state')
+    get = ros.probe.create_client(GetState, '/si_lifecycle/get_state')
+    events = ros.collect(String, '/si_lifecycle/stream_events', LATCHED_QOS)
+    assert _set(ros, 'si_lifecycle', model=str(bad))[0].successful
+    assert not _transition(ros, change, Transition.TRANSITION_CONFIGURE)
+    assert _state(ros, get) == 'unconfigured'
+    assert _set(ros, 'si_lifecycle', model=model_path)[0].successful
+
+    got = ros.collect(Detection2DArray, '/si_lifecycle/detections')
+    pub = ros.probe.create_publisher(Image, '/si_lifecycle/image', SENSOR_QOS)
+    baseline = None
+    for cycle in range(3):
+        assert _transition(ros, change, Transition.TRANSITION_CONFIGURE)
+        assert _transition(ros, change, Transition.TRANSITION_ACTIVATE)
+        assert _state(ros, get) == 'active'
+        sec = 600 + cycle
+        assert publish_until(ros, pub, image_msg(stamp=(sec, 0)), got, with_stamp(sec))
+        assert _transition(ros, change, Transition.TRANSITION_DEACTIVATE)
+        assert _state(ros, get) == 'inactive'
+        assert _transition(ros, change, Transition.TRANSITION_CLEANUP)
+        assert _state(ros, get) == 'unconfigured'
+        threads = threading.active_count()
+        baseline = threads if baseline is None else baseline
+        assert threads <= baseline, f'threads grew from {baseline} to {threads} in cycle {cycle}'
+    assert any(e.data.startswith('started') for e in events)
+    assert node.get_parameter('model').value == model_path
+
+
+def _diag_values(msgs, node_name):
+    for msg in reversed(msgs):
+        for status in msg.status:
+            if node_name in status.name:
+                return {kv.key: kv.value for kv in status.values}, status
+    return None, None
+
+
+def test_malformed_images_are_counted_and_skipped_annotated_only_when_subscribed(
+        ros, model_path):
+    start_node(ros, model_path, diagnostics_period=0.2)
+    got = ros.collect(Detection2DArray, 'detections')
+    diags = ros.collect(DiagnosticArray, '/diagnostics')
+    pub = ros.probe.create_publisher(Image, 'image', RELIABLE_QOS)
+
+    wrong_step = image_msg(stamp=(700, 0))
+    wrong_step.step = 10
+    truncated = image_msg(stamp=(701, 0))
+    truncated.data = bytes(truncated.data)[:1000]
+    unknown = image_msg(stamp=(702, 0))
+    unknown.encoding = '16UC3'
+    empty = image_msg(stamp=(703, 0))
+    empty.height = 0
+    for bad in (wrong_step, truncated, unknown, empty):
+        pub.publish(bad)
+    assert wait_for(lambda: (_diag_values(diags, 'stream_infer')[0] or {}).get(
+        'bad_images_skipped') == '4'), _diag_values(diags, 'stream_infer')[0]
+    values, status = _diag_values(diags, 'stream_infer')
+    assert status.level == status.WARN and '4 bad images' in status.message
+    assert '16UC3' in values['last_bad_image'] or 'empty' in values['last_bad_image']
+
+    assert publish_until(ros, pub, image_msg(stamp=(710, 0)), got, with_stamp(710))
+    assert not any(m.header.stamp.sec in (700, 701, 702, 703) for m in got)
+    for key in ('execution_provider', 'source_state'):
+        assert key in values
+    assert _diag_values(diags, 'stream_infer')[0]['annotated_published'] == '0'
+
+    annotated = ros.collect(Image, 'annotated')
+    assert publish_until(ros, pub, image_msg(stamp=(711, 0)), annotated, with_stamp(711))
+    out = by_stamp(annotated, 711)
+    assert (out.width, out.height, out.encoding, out.header.frame_id) == (
+        128, 128, 'bgr8', 'cam_optical')
+    drawn = np.frombuffer(out.data, np.uint8).reshape(128, 128, 3)
+    assert not np.array_equal(drawn, BGR), 'annotated image has nothing drawn on it'
+    assert wait_for(lambda: int(_diag_values(diags, 'stream_infer')[0].get(
+        'annotated_published', 0)) > 0)
