@@ -23,6 +23,7 @@ lifecycle services stay responsive under a MultiThreadedExecutor.
 """
 
 import threading
+import time
 from typing import Optional
 
 from diagnostic_msgs.msg import DiagnosticArray
@@ -99,6 +100,8 @@ class StreamInferNode(LifecycleNode):
         self._cv_bridge = conversions.load_cv_bridge()
         self._bad_images = 0
         self._annotated_published = 0
+        # the node's own cost per frame (excluding the model): image callback, publishing
+        self._cost_ms = {'input': [0.0, 0], 'output': [0.0, 0]}
         self._last_bad_image = ''
         self._stream_state = 'idle'
         self.add_on_set_parameters_callback(self._validate_parameters)
@@ -266,7 +269,13 @@ class StreamInferNode(LifecycleNode):
             self._detector = None
 
     # ---------------------------------------------------------------- inputs
+    def _add_cost(self, key: str, started: float) -> None:
+        total = self._cost_ms[key]
+        total[0] += (time.perf_counter() - started) * 1e3
+        total[1] += 1
+
     def _on_image(self, msg: Image) -> None:
+        started = time.perf_counter()
         try:
             if self._cv_bridge is not None:
                 frame = conversions.image_to_bgr_cv_bridge(self._cv_bridge, msg)
@@ -276,14 +285,17 @@ class StreamInferNode(LifecycleNode):
             self._count_bad_image(exc)
             return
         self._put(frame, msg.header)
+        self._add_cost('input', started)
 
     def _on_compressed(self, msg: CompressedImage) -> None:
+        started = time.perf_counter()
         try:
             frame = conversions.compressed_to_bgr(msg)
         except conversions.ImageConversionError as exc:
             self._count_bad_image(exc)
             return
         self._put(frame, msg.header)
+        self._add_cost('input', started)
 
     def _put(self, frame, header: Header) -> None:
         stream = self._stream
@@ -306,6 +318,7 @@ class StreamInferNode(LifecycleNode):
 
     def _on_result(self, result) -> None:
         """Publish one prediction; runs on the engine's inference thread."""
+        started = time.perf_counter()
         pubs = self._pubs
         if 'detections' not in pubs:
             return
@@ -321,6 +334,7 @@ class StreamInferNode(LifecycleNode):
         raw = pubs.get('image_raw')
         if raw is not None and raw.get_subscription_count() > 0:
             raw.publish(conversions.bgr_to_image(result.frame.image, header))
+        self._add_cost('output', started)
 
     def _publish_label_info(self) -> None:
         names = self._detector.class_names if self._detector is not None else []
@@ -341,7 +355,9 @@ class StreamInferNode(LifecycleNode):
         self._pubs['diagnostics'].publish(diagnostics_msg(
             self.get_fully_qualified_name(), stream.stats(), self._detector.provider,
             self._bad_images, self._last_bad_image, self.get_clock().now().to_msg(),
-            annotated_published=self._annotated_published))
+            annotated_published=self._annotated_published,
+            **{f'node_{key}_ms': f'{total / max(count, 1):.3f}'
+               for key, (total, count) in self._cost_ms.items()}))
 
     def shutdown_now(self) -> None:
         """Stop the engine and release everything, whatever the state (process exit)."""
