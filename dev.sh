@@ -16,7 +16,8 @@
 # One entry point for people without a ROS install. Each command first makes sure the
 # environment exists (scripts/setup_env.sh: built once, then cached).
 #   ./dev.sh demo         the node on the bundled clip: detections printed, out/demo.mp4 written
-#   ./dev.sh test         the whole test suite (what CI runs)
+#   ./dev.sh test         the whole test suite (what CI runs): everything in the ROS venv, then
+#                         the ROS-free core again under numpy 1.26 (what apt Jazzy users have)
 #   ./dev.sh setup        only build/refresh the environment
 #   ./dev.sh run CMD...   run any command inside the environment (e.g. ./dev.sh run stream-infer -h)
 # Kilted instead of Jazzy: STREAM_INFER_DISTRO=kilted ./dev.sh test
@@ -34,10 +35,34 @@ in_env() {
   "$@"
 }
 
+# The ROS-free core under numpy 1.x: apt's Jazzy ships numpy 1.26 (and a cv_bridge built for it).
+numpy1_core_tests() {
+  local venv="$ROOT/.venv-numpy1" want
+  want=$(cat "$ROOT/requirements/python.txt" "$ROOT/requirements/numpy1.txt" | sha256sum)
+  if [ ! -f "$venv/.stamp" ] || [ "$(cat "$venv/.stamp")" != "$want" ]; then
+    echo "[dev.sh] building $venv (numpy 1.26 + the core's requirements)" >&2
+    rm -rf "$venv" && "${PYTHON:-python3}" -m venv "$venv"
+    "$venv/bin/python" -m pip install --disable-pip-version-check -q \
+      -r "$ROOT/requirements/python.txt" -r "$ROOT/requirements/numpy1.txt" \
+      > "$venv.log" 2>&1 || { grep -v '^WARNING: Location' "$venv.log" | tail -n 30 >&2; exit 1; }
+    echo "$want" > "$venv/.stamp"
+  fi
+  cd "$ROOT"
+  "$venv/bin/python" -c 'import numpy; assert numpy.__version__.startswith("1."), numpy.__version__'
+  "$venv/bin/python" -m pytest -p no:cacheprovider -m 'not ros' --ignore-glob='test/test_ros_*' \
+    --ignore=test/test_flake8.py --ignore=test/test_pep257.py "$@"
+}
+
 case "$cmd" in
   setup) in_env true ;;
   demo) in_env python "$ROOT/scripts/demo.py" "$@" ;;
-  test) in_env python -m pytest "$@" ;;
+  test)
+    in_env python -m pytest "$@"
+    if [ $# -eq 0 ]; then
+      echo "[dev.sh] the ROS-free core again, under numpy 1.26" >&2
+      numpy1_core_tests -q
+    fi ;;
+  test-numpy1) numpy1_core_tests "$@" ;;
   run) in_env "$@" ;;
-  *) sed -n '16,23p' "$0"; [ "$cmd" = help ] || exit 2 ;;
+  *) sed -n '/^# One entry point/,/^# Kilted/p' "$0"; [ "$cmd" = help ] || exit 2 ;;
 esac
