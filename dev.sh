@@ -44,7 +44,7 @@ numpy1_core_tests() {
     rm -rf "$venv" && "${PYTHON:-python3}" -m venv "$venv"
     "$venv/bin/python" -m pip install --disable-pip-version-check -q \
       -r "$ROOT/requirements/python.txt" -r "$ROOT/requirements/numpy1.txt" \
-      > "$venv.log" 2>&1 || { grep -v '^WARNING: Location' "$venv.log" | tail -n 30 >&2; exit 1; }
+      > "$venv/pip.log" 2>&1 || { grep -v "^WARNING: Location" "$venv/pip.log" | tail -n 30 >&2; exit 1; }
     echo "$want" > "$venv/.stamp"
   fi
   cd "$ROOT"
