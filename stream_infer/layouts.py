@@ -1,0 +1,217 @@
+# Copyright 2026 The stream_infer Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Detector output layouts: recognise them from the output shape and metadata, and decode them.
+
+Decoding applies the confidence threshold first (one max over the class scores, then argmax only
+for the anchors that pass), so the rest of the pipeline sees a few hundred candidates, not 8400.
+"""
+
+from dataclasses import dataclass
+from typing import Mapping, Optional, Sequence
+
+import numpy as np
+
+from stream_infer.errors import ModelError
+
+LAYOUTS = ('yolov8', 'yolov5', 'end2end')
+LAYOUT_HELP = ("'yolov8' [1, 4+nc, N] (cx, cy, w, h, class scores; YOLOv8/YOLO11), "
+               "'yolov5' [1, N, 5+nc] (cx, cy, w, h, objectness, class scores; YOLOv5/YOLOv7), "
+               "'end2end' [1, N, 6] (x1, y1, x2, y2, score, class; YOLOv10, NMS-included "
+               'exports, the bundled CenterNet)')
+HEAD_STRIDES = (8, 16, 32)  # P3-P5 heads of the YOLO family
+YOLOV5_ANCHORS_PER_CELL = 3
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    """A decodable output: its layout name, class count and whether its two axes are swapped."""
+
+    name: str
+    num_classes: Optional[int] = None  # None for end2end (class ids come with the boxes)
+    transposed: bool = False  # yolov8 as [1, N, 4+nc] or yolov5 as [1, 5+nc, N]
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Boxes that passed the confidence threshold, in model-input pixels (any order)."""
+
+    xyxy: np.ndarray       # float32 (K, 4)
+    scores: np.ndarray     # float32 (K,)
+    class_ids: np.ndarray  # int64 (K,)
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def take(self, index: np.ndarray) -> 'Candidates':
+        """Subset (or reorder) by an index or boolean mask."""
+        return Candidates(self.xyxy[index], self.scores[index], self.class_ids[index])
+
+    @classmethod
+    def empty(cls) -> 'Candidates':
+        """No candidates."""
+        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
+
+
+def grid_cells(input_hw: Sequence[int], strides: Sequence[int] = HEAD_STRIDES) -> int:
+    """Anchor points of an anchor-free YOLO head for this input size (8400 at 640x640)."""
+    return int(sum(-(-input_hw[0] // s) * -(-input_hw[1] // s) for s in strides))
+
+
+def metadata_layout_hint(metadata: Mapping[str, str]) -> Optional[str]:
+    """Return the layout the metadata names (ultralytics `end2end`, `layout`/`output`), or None."""
+    if str(metadata.get('end2end', '')).strip().lower() == 'true':
+        return 'end2end'
+    for key in ('layout', 'output'):
+        text = str(metadata.get(key, '')).lower().replace(' ', '')
+        for name in LAYOUTS:
+            if name in text:
+                return name
+        if 'x1,y1,x2,y2' in text:
+            return 'end2end'
+    return None
+
+
+def describe_undecodable(input_desc: str, output_desc: str, reason: str) -> str:
+    """Error text naming what was found and what is supported."""
+    return (f'cannot decode the model output ({reason}); model input {input_desc}, outputs '
+            f'{output_desc}; supported layouts: {LAYOUT_HELP}. Pass layout=... to choose one '
+            'explicitly.')
+
+
+def _squeeze_batch(shape: Sequence) -> Optional[tuple]:
+    """Return (A, B) for a [1, A, B] or [A, B] output with known dims, else None."""
+    dims = tuple(shape)
+    if len(dims) == 3 and dims[0] in (1, None):
+        dims = dims[1:]
+    if len(dims) != 2 or not all(isinstance(d, int) and d > 0 for d in dims):
+        return None
+    return dims
+
+
+def detect_layout(shape: Sequence, input_hw: Sequence[int], requested: str = 'auto',
+                  metadata: Optional[Mapping[str, str]] = None,
+                  describe: tuple = ('?', '?')) -> OutputLayout:
+    """
+    Choose how to decode an output of this shape; ModelError naming shapes when impossible.
+
+    shape is the real output shape (batch of one); input_hw the model input size, used to tell
+    [1, 8400, 84] (transposed YOLOv8) from [1, 25200, 85] (YOLOv5) by their anchor counts.
+    describe = (input description, output description) for the error message.
+    """
+    if requested not in ('auto',) + LAYOUTS:
+        raise ModelError(f'layout {requested!r}: expected one of {("auto",) + LAYOUTS}')
+    dims = _squeeze_batch(shape)
+    if dims is None:
+        raise ModelError(describe_undecodable(
+            *describe, f'expected a [1, A, B] tensor, got shape {list(shape)}'))
+    rows, cols = dims
+    name = requested if requested != 'auto' else metadata_layout_hint(metadata or {})
+    cells = grid_cells(input_hw)
+    if name is None:
+        name = _layout_from_shape(rows, cols, cells)
+    if name is None:
+        raise ModelError(describe_undecodable(
+            *describe, f'no layout matches a [1, {rows}, {cols}] output'))
+    return _fit(name, rows, cols, cells, describe)
+
+
+def _layout_from_shape(rows: int, cols: int, cells: int) -> Optional[str]:
+    if min(rows, cols) < 5 or rows == cols:
+        return None
+    anchors, attrs = max(rows, cols), min(rows, cols)
+    if anchors == YOLOV5_ANCHORS_PER_CELL * cells and attrs >= 6:
+        return 'yolov5'
+    if anchors == cells:
+        return 'yolov8'
+    if cols == 6:
+        return 'end2end'
+    # No anchor count to go by: the usual orientation of each family decides.
+    if rows < cols:
+        return 'yolov8'
+    return 'yolov5' if cols >= 6 else None
+
+
+def _fit(name: str, rows: int, cols: int, cells: int, describe: tuple) -> OutputLayout:
+    """Check that the layout can decode [1, rows, cols]; work out classes and orientation."""
+    def fail(why: str) -> ModelError:
+        return ModelError(describe_undecodable(*describe, f'layout {name!r}: {why}'))
+
+    if name == 'end2end':
+        if cols != 6:
+            raise fail(f'needs [1, N, 6], got [1, {rows}, {cols}]')
+        return OutputLayout('end2end')
+    extra = 4 if name == 'yolov8' else 5
+    anchors_axis_is_rows = rows > cols
+    if rows == cols:  # square: trust the family's usual orientation
+        anchors_axis_is_rows = name == 'yolov5'
+    attrs = cols if anchors_axis_is_rows else rows
+    if attrs < extra + 1:
+        raise fail(f'needs at least {extra + 1} values per box, got [1, {rows}, {cols}]')
+    transposed = anchors_axis_is_rows if name == 'yolov8' else not anchors_axis_is_rows
+    return OutputLayout(name, attrs - extra, transposed)
+
+
+def decode(raw: np.ndarray, layout: OutputLayout, confidence: float) -> Candidates:
+    """Boxes with score >= confidence from one raw output, in model-input pixels."""
+    pred = raw.reshape(raw.shape[-2:])
+    if layout.name == 'end2end':
+        return _decode_end2end(pred, confidence)
+    if layout.name == 'yolov8':
+        return _decode_yolov8(pred.T if layout.transposed else pred, confidence)
+    return _decode_yolov5(pred.T if layout.transposed else pred, confidence)
+
+
+def _cxcywh_to_xyxy(cx: np.ndarray, cy: np.ndarray, w: np.ndarray, h: np.ndarray) -> np.ndarray:
+    half_w, half_h = w * 0.5, h * 0.5
+    return np.stack((cx - half_w, cy - half_h, cx + half_w, cy + half_h), axis=1).astype(
+        np.float32, copy=False)
+
+
+def _decode_yolov8(pred: np.ndarray, confidence: float) -> Candidates:
+    """pred: (4 + nc, N), rows cx, cy, w, h, class scores."""
+    class_scores = pred[4:]
+    best = class_scores.max(axis=0)
+    index = np.flatnonzero(best >= confidence)
+    if index.size == 0:
+        return Candidates.empty()
+    boxes = pred[:4, index]
+    class_ids = class_scores[:, index].argmax(axis=0).astype(np.int64)
+    return Candidates(_cxcywh_to_xyxy(*boxes), best[index].astype(np.float32), class_ids)
+
+
+def _decode_yolov5(pred: np.ndarray, confidence: float) -> Candidates:
+    """pred: (N, 5 + nc), columns cx, cy, w, h, objectness, class scores; score = obj * cls."""
+    # obj * cls <= obj for probabilities, so the objectness threshold prunes safely first.
+    index = np.flatnonzero(pred[:, 4] >= confidence)
+    if index.size == 0:
+        return Candidates.empty()
+    rows = pred[index]
+    scores = rows[:, 5:] * rows[:, 4:5]
+    class_ids = scores.argmax(axis=1)
+    best = scores[np.arange(len(rows)), class_ids]
+    keep = best >= confidence
+    rows = rows[keep]
+    return Candidates(_cxcywh_to_xyxy(rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]),
+                      best[keep].astype(np.float32), class_ids[keep].astype(np.int64))
+
+
+def _decode_end2end(pred: np.ndarray, confidence: float) -> Candidates:
+    """pred: (N, 6) rows x1, y1, x2, y2, score, class; negative classes are padding."""
+    keep = (pred[:, 4] >= confidence) & (pred[:, 5] >= 0)
+    rows = pred[keep]
+    return Candidates(rows[:, :4].astype(np.float32),
+                      rows[:, 4].astype(np.float32),
+                      np.rint(rows[:, 5]).astype(np.int64))

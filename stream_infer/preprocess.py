@@ -1,0 +1,190 @@
+# Copyright 2026 The stream_infer Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Frame -> model input tensor (letterbox or stretch, RGB/BGR, scale, NCHW/NHWC) and back.
+
+The resize writes straight into a per-thread uint8 canvas and one fused numpy operation turns it
+into the model tensor (channel swap, layout transpose, scale and cast in a single pass). The
+tensor itself is allocated per call, because the caller may run the model on it while this
+thread already prepares the next frame.
+"""
+
+from dataclasses import dataclass
+import threading
+
+import cv2
+import numpy as np
+
+RESIZE_MODES = ('letterbox', 'stretch')
+TENSOR_LAYOUTS = ('NCHW', 'NHWC')
+CHANNEL_ORDERS = ('RGB', 'BGR')
+LETTERBOX_PAD_VALUE = 114  # the grey ultralytics pads with
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Everything needed to turn a BGR frame into the model's input tensor."""
+
+    height: int
+    width: int
+    tensor_layout: str = 'NCHW'    # 'NCHW' or 'NHWC'
+    channel_order: str = 'RGB'     # channel order the model expects
+    scale: float = 1.0 / 255.0     # multiplier applied to 0..255 pixel values
+    resize: str = 'letterbox'      # 'letterbox' (keep aspect, pad) or 'stretch'
+    dtype: type = np.float32       # tensor element type (float32, float16 or uint8)
+
+    def __post_init__(self) -> None:
+        if self.tensor_layout not in TENSOR_LAYOUTS:
+            raise ValueError(f'tensor_layout {self.tensor_layout!r}: expected one of '
+                             f'{TENSOR_LAYOUTS}')
+        if self.channel_order not in CHANNEL_ORDERS:
+            raise ValueError(f'channel_order {self.channel_order!r}: expected one of '
+                             f'{CHANNEL_ORDERS}')
+        if self.resize not in RESIZE_MODES:
+            raise ValueError(f'resize {self.resize!r}: expected one of {RESIZE_MODES}')
+        if self.height < 1 or self.width < 1:
+            raise ValueError(f'input size {self.height}x{self.width}: must be positive')
+        if not self.scale > 0:
+            raise ValueError(f'scale {self.scale!r}: must be a positive number')
+
+    @property
+    def tensor_shape(self) -> tuple:
+        """Shape of the tensor fed to the model (batch of one)."""
+        if self.tensor_layout == 'NCHW':
+            return (1, 3, self.height, self.width)
+        return (1, self.height, self.width, 3)
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """
+    Maps model-input pixels back to original-frame pixels: frame = (input - pad) / gain.
+
+    Letterbox has one aspect-preserving gain per axis (they differ only by the rounding of the
+    resized size) and a centring pad; stretch has independent gains and no pad.
+    """
+
+    frame_height: int
+    frame_width: int
+    gain_x: float = 1.0
+    gain_y: float = 1.0
+    pad_x: float = 0.0
+    pad_y: float = 0.0
+
+    @classmethod
+    def identity(cls, frame_height: int, frame_width: int) -> 'Geometry':
+        """Geometry of boxes that are already in frame pixels (callable models)."""
+        return cls(frame_height, frame_width)
+
+    def to_frame(self, xyxy: np.ndarray) -> np.ndarray:
+        """Return float32 boxes in frame pixels, clipped to the frame (a new array)."""
+        out = np.empty((len(xyxy), 4), dtype=np.float32)
+        np.subtract(xyxy, (self.pad_x, self.pad_y, self.pad_x, self.pad_y), out=out,
+                    casting='unsafe')
+        out /= np.array((self.gain_x, self.gain_y, self.gain_x, self.gain_y), np.float32)
+        np.clip(out, 0.0, np.array((self.frame_width, self.frame_height) * 2, np.float32),
+                out=out)
+        return out
+
+
+def letterbox_layout(frame_hw: tuple, input_hw: tuple) -> tuple:
+    """
+    Ultralytics LetterBox placement: ((new_h, new_w), (top, left)) for a centred resize.
+
+    Same rounding as ultralytics (round the resized size, pads round(d -/+ 0.1)) so boxes from
+    models trained with it land on the same pixels.
+    """
+    h, w = frame_hw
+    in_h, in_w = input_hw
+    ratio = min(in_h / h, in_w / w)
+    new_w, new_h = int(round(w * ratio)), int(round(h * ratio))
+    new_w, new_h = max(1, min(new_w, in_w)), max(1, min(new_h, in_h))
+    top = int(round((in_h - new_h) / 2 - 0.1))
+    left = int(round((in_w - new_w) / 2 - 0.1))
+    return (new_h, new_w), (max(0, top), max(0, left))
+
+
+def check_frame(frame: np.ndarray) -> None:
+    """Raise a clear error unless frame is a BGR uint8 HxWx3 image."""
+    if not isinstance(frame, np.ndarray):
+        raise TypeError(f'frame must be a numpy array (BGR uint8 HxWx3), got {type(frame)!r}')
+    if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
+        raise ValueError(f'frame must be BGR uint8 with shape (H, W, 3), got dtype '
+                         f'{frame.dtype} shape {frame.shape}')
+    if frame.shape[0] < 1 or frame.shape[1] < 1:
+        raise ValueError(f'frame is empty: shape {frame.shape}')
+
+
+class Preprocessor:
+    """Callable turning a BGR frame into (tensor, Geometry); safe to call from any thread."""
+
+    def __init__(self, spec: InputSpec) -> None:
+        self.spec = spec
+        self._local = threading.local()  # per-thread canvas and colour buffers
+        self._scale = None if spec.scale == 1.0 else spec.dtype(spec.scale)
+
+    def __call__(self, frame: np.ndarray) -> tuple:
+        """Return (tensor, geometry) for one frame; the tensor is a new array each call."""
+        check_frame(frame)
+        spec = self.spec
+        h, w = frame.shape[:2]
+        canvas = self._canvas()
+        if spec.resize == 'stretch':
+            self._resize(frame, canvas)
+            geometry = Geometry(h, w, spec.width / w, spec.height / h)
+        else:
+            (new_h, new_w), (top, left) = letterbox_layout((h, w), (spec.height, spec.width))
+            self._fill_padding(canvas, (new_h, new_w, top, left))
+            self._resize(frame, canvas[top:top + new_h, left:left + new_w])
+            geometry = Geometry(h, w, new_w / w, new_h / h, float(left), float(top))
+        return self._to_tensor(canvas), geometry
+
+    def _canvas(self) -> np.ndarray:
+        canvas = getattr(self._local, 'canvas', None)
+        if canvas is None:
+            canvas = np.empty((self.spec.height, self.spec.width, 3), np.uint8)
+            self._local.canvas = canvas
+            self._local.placement = None
+        return canvas
+
+    def _fill_padding(self, canvas: np.ndarray, placement: tuple) -> None:
+        # The pad only needs painting when the image placement changes (new frame size).
+        if self._local.placement != placement:
+            canvas[...] = LETTERBOX_PAD_VALUE
+            self._local.placement = placement
+
+    @staticmethod
+    def _resize(frame: np.ndarray, dst: np.ndarray) -> None:
+        if frame.shape[:2] == dst.shape[:2]:
+            dst[...] = frame
+        else:  # writes into dst (a view of the canvas): no intermediate image
+            cv2.resize(frame, (dst.shape[1], dst.shape[0]), dst=dst,
+                       interpolation=cv2.INTER_LINEAR)
+
+    def _to_tensor(self, canvas: np.ndarray) -> np.ndarray:
+        spec = self.spec
+        if spec.channel_order == 'RGB':
+            rgb = getattr(self._local, 'rgb', None)
+            if rgb is None:
+                rgb = self._local.rgb = np.empty_like(canvas)
+            cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB, dst=rgb)
+            canvas = rgb
+        tensor = np.empty(spec.tensor_shape, spec.dtype)
+        src = canvas.transpose(2, 0, 1) if spec.tensor_layout == 'NCHW' else canvas
+        if self._scale is None:
+            np.copyto(tensor[0], src, casting='unsafe')
+        else:  # one pass: cast, scale and (for NCHW) transpose
+            np.multiply(src, self._scale, out=tensor[0], casting='unsafe')
+        return tensor

@@ -1,0 +1,152 @@
+# Copyright 2026 The stream_infer Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+ONNX Runtime sessions: execution-provider choice, threads, and loading errors that say why.
+
+Providers are tried in the order given; the ones this onnxruntime build lacks are skipped with a
+warning naming what is available, and the provider that really runs the model is logged (a GPU
+provider that fails to initialise makes onnxruntime fall back to the CPU silently otherwise).
+
+Read-only HOME: onnxruntime 1.32 (Linux) starts its 1DS telemetry when the module is imported.
+It creates ~/.cache/Microsoft/DeveloperTools/.onnxruntime/ ($XDG_CACHE_HOME is honoured) holding
+`deviceid` (a random UUID, written through a temporary file) and `onnxruntime.db` (an SQLite
+event queue, with -journal/-wal/-shm side files), and flushes the queued events (process and
+session information) into that database at exit. When that directory cannot be created it logs
+"Failed to persist telemetry device ID; using an in-memory identifier" and carries on: session
+creation and inference work unchanged, as test_detector_environment.py checks with HOME on an
+unwritable path. Nothing here needs HOME, so no environment variable is set by this package;
+ORT_DISABLE_TELEMETRY=1 in the environment of the process (set before onnxruntime is imported)
+stops those writes altogether.
+"""
+
+import logging
+import os
+from pathlib import Path
+from typing import Optional, Sequence, Union
+
+from stream_infer.errors import ModelError
+
+logger = logging.getLogger('stream_infer.detector')
+
+PROVIDER_ALIASES = {
+    'cpu': 'CPUExecutionProvider',
+    'cuda': 'CUDAExecutionProvider',
+    'tensorrt': 'TensorrtExecutionProvider',
+    'trt': 'TensorrtExecutionProvider',
+    'openvino': 'OpenVINOExecutionProvider',
+    'coreml': 'CoreMLExecutionProvider',
+    'directml': 'DmlExecutionProvider',
+    'dml': 'DmlExecutionProvider',
+    'migraphx': 'MIGraphXExecutionProvider',
+    'xnnpack': 'XnnpackExecutionProvider',
+    'qnn': 'QNNExecutionProvider',
+}
+ONNX_FIRST_BYTE = 0x08  # ModelProto field 1 (ir_version, varint): how every ONNX file starts
+
+ProviderEntry = Union[str, tuple]
+
+
+def _ort():
+    import onnxruntime  # imported on first use: importing it starts onnxruntime's telemetry
+    return onnxruntime
+
+
+def provider_name(entry: ProviderEntry) -> str:
+    """Full onnxruntime name of a provider entry ('cuda' -> 'CUDAExecutionProvider')."""
+    name = entry[0] if isinstance(entry, tuple) else entry
+    if not isinstance(name, str):
+        raise ModelError(f'execution provider {entry!r}: expected a name such as '
+                         f"'CUDAExecutionProvider' or 'cuda', or a (name, options) tuple")
+    return PROVIDER_ALIASES.get(name.strip().lower(), name.strip())
+
+
+def choose_providers(requested: Sequence[ProviderEntry], available: Sequence[str],
+                     known: Sequence[str]) -> list:
+    """
+    Return the requested providers this build has, in order (names or (name, options)).
+
+    Unknown names are an error; known but unavailable ones are skipped with a warning; when
+    nothing is left the CPU provider is used.
+    """
+    if isinstance(requested, (str, tuple)):
+        requested = [requested]
+    chosen, skipped = [], []
+    for entry in requested:
+        name = provider_name(entry)
+        if name not in known:
+            raise ModelError(f'unknown execution provider {entry!r}; onnxruntime knows '
+                             f'{list(known)} (short names: {sorted(PROVIDER_ALIASES)})')
+        if name not in available:
+            skipped.append(name)
+            continue
+        options = entry[1] if isinstance(entry, tuple) and len(entry) > 1 else None
+        chosen.append((name, dict(options)) if options else name)
+    if skipped:
+        logger.warning('execution provider(s) %s not available in this onnxruntime build; '
+                       'skipped (available: %s)', skipped, list(available))
+    if not chosen:
+        logger.warning('none of the requested execution providers %s is available; using '
+                       'CPUExecutionProvider', [provider_name(e) for e in requested])
+        chosen = ['CPUExecutionProvider']
+    return chosen
+
+
+def check_model_file(path: Path) -> None:
+    """Raise ModelError unless path is an existing, non-empty regular file."""
+    if not path.exists():
+        raise ModelError(f'model file not found: {path} (expected an ONNX file, e.g. '
+                         'models/centernet_mbv3_coco80.onnx)')
+    if not path.is_file():
+        raise ModelError(f'model path {path} is not a file (expected an ONNX file)')
+    if path.stat().st_size == 0:
+        raise ModelError(f'model file {path} is empty (expected an ONNX file)')
+
+
+def _load_failure(path: Path, exc: Exception) -> ModelError:
+    with open(path, 'rb') as f:
+        first = f.read(1)
+    size = path.stat().st_size
+    if first and first[0] != ONNX_FIRST_BYTE:
+        what = 'is not an ONNX model'
+    else:
+        what = 'looks like ONNX but is truncated or corrupt'
+    return ModelError(f'model file {path} ({size} bytes) {what}: onnxruntime could not load it '
+                      f'({type(exc).__name__}: {exc})')
+
+
+def create_session(path: Union[str, os.PathLike], providers: Sequence[ProviderEntry],
+                   threads: Optional[int] = None):
+    """Open an onnxruntime InferenceSession with clear errors; logs the provider that runs."""
+    path = Path(path)
+    check_model_file(path)
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ModelError(f'threads={threads!r}: expected a positive integer or None (all cores)')
+    ort = _ort()
+    chosen = choose_providers(providers, ort.get_available_providers(), ort.get_all_providers())
+    options = ort.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    try:
+        session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
+    except Exception as exc:  # onnxruntime's errors derive from Exception only
+        raise _load_failure(path, exc) from exc
+    running = session.get_providers()[0]
+    wanted = provider_name(chosen[0])
+    if running != wanted:
+        logger.warning('model %s: %s could not be initialised; running on %s instead',
+                       path.name, wanted, running)
+    logger.info('model %s runs on %s (session providers %s, intra-op threads %s)',
+                path.name, running, session.get_providers(), threads or 'default')
+    return session
