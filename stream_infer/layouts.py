@@ -129,15 +129,15 @@ def detect_layout(shape: Sequence, input_hw: Sequence[int], requested: str = 'au
 
 
 def _layout_from_shape(rows: int, cols: int, cells: int) -> Optional[str]:
-    if min(rows, cols) < 5 or rows == cols:
-        return None
     anchors, attrs = max(rows, cols), min(rows, cols)
     if anchors == YOLOV5_ANCHORS_PER_CELL * cells and attrs >= 6:
         return 'yolov5'
-    if anchors == cells:
+    if anchors == cells and attrs >= 5:
         return 'yolov8'
-    if cols == 6:
+    if cols == 6:  # any number of rows, also fewer than 6 (few detections)
         return 'end2end'
+    if attrs < 5 or rows == cols:
+        return None
     # No anchor count to go by: the usual orientation of each family decides.
     if rows < cols:
         return 'yolov8'

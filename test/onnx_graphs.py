@@ -1,0 +1,167 @@
+# Copyright 2026 The stream_infer Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Small ONNX models for the detector tests, built with the onnx helper and run by onnxruntime.
+
+Each emits known tensors: a constant output (tied to the input so the graph has one), outputs
+computed from the input's shape (to see which size the detector fed), or per-channel means of
+the input (to see the channel order, layout and scale it fed).
+"""
+
+from pathlib import Path
+from typing import Mapping, Optional, Sequence
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper, TensorProto
+
+OPSET = 17
+IR_VERSION = 8  # loadable by every onnxruntime still in use (ROS users' apt/pip versions)
+
+
+def save_model(path: Path, nodes: list, inputs: list, outputs: list,
+               metadata: Optional[Mapping[str, str]] = None, initializers: Sequence = ()) -> Path:
+    """Check and write a model; returns its path."""
+    graph = helper.make_graph(nodes, 'test_graph', inputs, outputs, list(initializers))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', OPSET)])
+    model.ir_version = IR_VERSION
+    for key, value in (metadata or {}).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, str(value)
+    onnx.checker.check_model(model)
+    path = Path(path)
+    onnx.save(model, str(path))
+    return path
+
+
+def _input(shape: Sequence, elem_type: int, name: str):
+    return helper.make_tensor_value_info(name, elem_type, list(shape))
+
+
+def constant_output_model(path: Path, output: np.ndarray, *,
+                          input_shape: Sequence = (1, 3, 640, 640),
+                          input_type: int = TensorProto.FLOAT,
+                          output_dims: Optional[Sequence] = None,
+                          metadata: Optional[Mapping[str, str]] = None,
+                          input_name: str = 'images', output_name: str = 'output0') -> Path:
+    """
+    Model whose output is `output` (float32), whatever the input.
+
+    output = constant + 0 * sum(input): the dependency keeps the input in the graph. output_dims
+    overrides the declared output shape (e.g. symbolic names, to exercise shape probing).
+    """
+    value = np.ascontiguousarray(output, dtype=np.float32)
+    nodes = [
+        helper.make_node('Cast', [input_name], ['as_float'], to=TensorProto.FLOAT),
+        helper.make_node('ReduceSum', ['as_float'], ['total'], keepdims=0),
+        helper.make_node('Mul', ['total', 'zero'], ['nothing']),
+        helper.make_node('Add', ['constant', 'nothing'], [output_name]),
+    ]
+    initializers = [numpy_helper.from_array(value, 'constant'),
+                    numpy_helper.from_array(np.array(0.0, np.float32), 'zero')]
+    dims = list(value.shape) if output_dims is None else list(output_dims)
+    return save_model(path, nodes, [_input(input_shape, input_type, input_name)],
+                      [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, dims)],
+                      metadata, initializers)
+
+
+def shape_echo_model(path: Path, *, input_shape: Sequence = (1, 3, 'height', 'width'),
+                     layout: str = 'NCHW', metadata: Optional[Mapping[str, str]] = None) -> Path:
+    """
+    End2end model whose boxes come from the input size W x H it was fed.
+
+    Output [1, 2, 6]: (0, 0, W, H, 0.9, class 0) and (W/4, H/4, W/2, H/2, 0.8, class 1).
+    """
+    hw_index = [2, 3] if layout == 'NCHW' else [1, 2]
+    consts = {
+        'hw_index': np.array(hw_index, np.int64), 'wh_order': np.array([1, 0], np.int64),
+        'origin': np.zeros(2, np.float32), 'tail0': np.array([0.9, 0.0], np.float32),
+        'tail1': np.array([0.8, 1.0], np.float32), 'quarter': np.array(0.25, np.float32),
+        'half': np.array(0.5, np.float32), 'axis0': np.array([0], np.int64),
+    }
+    nodes = [
+        helper.make_node('Shape', ['images'], ['shape']),
+        helper.make_node('Gather', ['shape', 'hw_index'], ['hw_int']),
+        helper.make_node('Cast', ['hw_int'], ['hw'], to=TensorProto.FLOAT),
+        helper.make_node('Gather', ['hw', 'wh_order'], ['wh']),
+        helper.make_node('Concat', ['origin', 'wh', 'tail0'], ['row0'], axis=0),
+        helper.make_node('Mul', ['wh', 'quarter'], ['wh_quarter']),
+        helper.make_node('Mul', ['wh', 'half'], ['wh_half']),
+        helper.make_node('Concat', ['wh_quarter', 'wh_half', 'tail1'], ['row1'], axis=0),
+        helper.make_node('Unsqueeze', ['row0', 'axis0'], ['row0_2d']),
+        helper.make_node('Unsqueeze', ['row1', 'axis0'], ['row1_2d']),
+        helper.make_node('Concat', ['row0_2d', 'row1_2d'], ['rows'], axis=0),
+        helper.make_node('Unsqueeze', ['rows', 'axis0'], ['detections']),
+    ]
+    initializers = [numpy_helper.from_array(v, k) for k, v in consts.items()]
+    return save_model(path, nodes, [_input(input_shape, TensorProto.FLOAT, 'images')],
+                      [helper.make_tensor_value_info('detections', TensorProto.FLOAT,
+                                                     [1, 2, 6])],
+                      metadata, initializers)
+
+
+def channel_mean_model(path: Path, *, input_shape: Sequence = (1, 3, 64, 64),
+                       layout: str = 'NCHW', input_type: int = TensorProto.FLOAT,
+                       metadata: Optional[Mapping[str, str]] = None) -> Path:
+    """
+    End2end model reporting the mean of each input channel c as the score of class c.
+
+    Output [1, 3, 6]: row c = (0, 0, 1e4, 1e4, mean of channel c, c), a box covering any frame,
+    so the detections show the channel order, layout and scale the detector fed.
+    """
+    spatial_axes = [0, 2, 3] if layout == 'NCHW' else [0, 1, 2]
+    consts = {
+        'box': np.tile(np.array([0, 0, 1e4, 1e4], np.float32), (3, 1)),
+        'class_column': np.arange(3, dtype=np.float32).reshape(3, 1),
+        'column_shape': np.array([3, 1], np.int64), 'axis0': np.array([0], np.int64),
+    }
+    nodes = [
+        helper.make_node('Cast', ['images'], ['as_float'], to=TensorProto.FLOAT),
+        helper.make_node('ReduceMean', ['as_float'], ['means'], axes=spatial_axes, keepdims=0),
+        helper.make_node('Reshape', ['means', 'column_shape'], ['score_column']),
+        helper.make_node('Concat', ['box', 'score_column', 'class_column'], ['rows'], axis=1),
+        helper.make_node('Unsqueeze', ['rows', 'axis0'], ['detections']),
+    ]
+    initializers = [numpy_helper.from_array(v, k) for k, v in consts.items()]
+    return save_model(path, nodes, [_input(input_shape, input_type, 'images')],
+                      [helper.make_tensor_value_info('detections', TensorProto.FLOAT,
+                                                     [1, 3, 6])],
+                      metadata, initializers)
+
+
+def yolov8_output(cxcywh: np.ndarray, class_ids: np.ndarray, scores: np.ndarray, *,
+                  num_classes: int, anchors: int = 8400, positions: Optional[Sequence] = None,
+                  transposed: bool = False) -> np.ndarray:
+    """[1, 4+nc, anchors] tensor holding the given boxes at `positions` (others score 0)."""
+    out = np.zeros((4 + num_classes, anchors), np.float32)
+    out[2:4] = 1.0  # empty anchors still have a size, like a real head
+    positions = np.arange(len(scores)) * 7 + 3 if positions is None else np.asarray(positions)
+    out[:4, positions] = np.asarray(cxcywh, np.float32).T
+    out[4 + np.asarray(class_ids), positions] = scores
+    return (out.T if transposed else out)[None]
+
+
+def yolov5_output(cxcywh: np.ndarray, class_ids: np.ndarray, objectness: np.ndarray,
+                  class_scores: np.ndarray, *, num_classes: int, anchors: int = 25200,
+                  positions: Optional[Sequence] = None) -> np.ndarray:
+    """[1, anchors, 5+nc] tensor holding the given boxes (score = objectness * class score)."""
+    out = np.zeros((anchors, 5 + num_classes), np.float32)
+    out[:, 2:4] = 1.0
+    count = len(objectness)
+    positions = np.arange(count) * 11 + 5 if positions is None else np.asarray(positions)
+    out[positions, :4] = cxcywh
+    out[positions, 4] = objectness
+    out[positions, 5 + np.asarray(class_ids)] = class_scores
+    return out[None]
