@@ -47,7 +47,7 @@ def constant_end2end_model(path, rows, size: int = 64, names=None) -> str:
     inp = helper.make_tensor_value_info('images', TensorProto.FLOAT, [1, 3, size, size])
     out = helper.make_tensor_value_info('output0', TensorProto.FLOAT, list(rows.shape))
     nodes = [
-        helper.make_node('ReduceMean', ['images'], ['mean'], keepdims=1),
+        helper.make_node('ReduceMean', ['images'], ['mean'], keepdims=0),
         helper.make_node('Mul', ['mean', 'zero'], ['nothing']),
         helper.make_node('Add', ['rows', 'nothing'], ['output0']),
     ]
