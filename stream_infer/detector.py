@@ -157,10 +157,7 @@ class Detector:
                         input_size=input_size, channel_order=channel_order, scale=scale,
                         providers=providers, threads=threads, input_layout=input_layout)
         if warmup:
-            start = time.perf_counter()
-            spec = self.input_spec
-            self(np.zeros((spec.height, spec.width, 3), np.uint8))
-            logger.debug('warm-up run took %.1f ms', _elapsed_ms(start))
+            self._warm_up()
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -205,6 +202,17 @@ class Detector:
                     'classes), provider %s', path.name, self._input_name, spec.height,
                     spec.width, spec.tensor_layout, spec.channel_order, spec.scale, spec.resize,
                     shape, self.layout.name, num_classes or len(names), self.provider)
+
+    def _warm_up(self) -> None:
+        """Run a black frame through everything once, so the first real frame is not slow."""
+        start = time.perf_counter()
+        spec = self.input_spec
+        try:
+            self(np.zeros((spec.height, spec.width, 3), np.uint8))
+        except Exception as exc:  # onnxruntime's errors derive from Exception only
+            raise ModelError(f'model {self.model_path.name} failed on a black warm-up frame of '
+                             f'{spec.height}x{spec.width}: {exc}') from exc
+        logger.debug('warm-up run took %.1f ms', _elapsed_ms(start))
 
     def _probe_output_shape(self, session, input_desc: str) -> list:
         """Real output shape of a model with dynamic output dims: run it once on zeros."""

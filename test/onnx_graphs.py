@@ -165,3 +165,27 @@ def yolov5_output(cxcywh: np.ndarray, class_ids: np.ndarray, objectness: np.ndar
     out[positions, 4] = objectness
     out[positions, 5 + np.asarray(class_ids)] = class_scores
     return out[None]
+
+
+def broadcast_anchor_model(path: Path, attributes: Sequence[float], *,
+                           input_shape: Sequence = (1, 3, 'height', 'width')) -> Path:
+    """
+    YOLOv8-style model whose anchor count follows the input size (a truly dynamic output).
+
+    Output [1, A, 3*H*W/A] (A = len(attributes)): every anchor holds `attributes`. onnxruntime
+    cannot know the output shape before running it, and the reshape fails when 3*H*W is not a
+    multiple of A.
+    """
+    attrs = np.asarray(attributes, np.float32).reshape(1, -1, 1)
+    consts = {'to_anchors': np.array([1, attrs.shape[1], -1], np.int64),
+              'zero': np.array(0.0, np.float32), 'attributes': attrs}
+    nodes = [
+        helper.make_node('Reshape', ['images', 'to_anchors'], ['anchors']),
+        helper.make_node('Mul', ['anchors', 'zero'], ['zeros']),
+        helper.make_node('Add', ['zeros', 'attributes'], ['output0']),
+    ]
+    initializers = [numpy_helper.from_array(v, k) for k, v in consts.items()]
+    return save_model(path, nodes, [_input(input_shape, TensorProto.FLOAT, 'images')],
+                      [helper.make_tensor_value_info('output0', TensorProto.FLOAT,
+                                                     [1, attrs.shape[1], 'anchors'])],
+                      None, initializers)

@@ -22,8 +22,8 @@ independently, so every test is a round trip frame -> model output -> detector -
 
 import numpy as np
 from onnx import TensorProto
-from onnx_graphs import (channel_mean_model, constant_output_model, shape_echo_model,
-                         yolov5_output, yolov8_output)
+from onnx_graphs import (broadcast_anchor_model, channel_mean_model, constant_output_model,
+                         shape_echo_model, yolov5_output, yolov8_output)
 import pytest
 
 from stream_infer.detector import Detector, PostprocessOptions
@@ -214,14 +214,14 @@ def test_dynamic_input_size_default_640(tmp_path):
 
 
 def test_dynamic_output_dims_are_probed(tmp_path):
-    out = yolov8_output(np.array([[320, 320, 64, 64]]), [1], [0.8], num_classes=2)
-    model = constant_output_model(tmp_path / 'dyn.onnx', out,
-                                  input_shape=('batch', 3, 'height', 'width'),
-                                  output_dims=('batch', 'attributes', 'anchors'))
-    detector = Detector(model, input_size=640)
+    # The anchor count depends on the input size: only running the model tells the shape.
+    model = broadcast_anchor_model(tmp_path / 'dyn.onnx', [320, 160, 64, 64, 0.1, 0.8])
+    detector = Detector(model, input_size=(320, 480))
     assert detector.layout.name == 'yolov8' and detector.layout.num_classes == 2
-    result = detector(np.zeros((640, 640, 3), np.uint8)).detections
-    np.testing.assert_allclose(result.xyxy, [[288, 288, 352, 352]], atol=1e-4)
+    result = detector(np.zeros((320, 480, 3), np.uint8)).detections
+    # 76800 identical anchors: top-k then NMS leave one box of class 1.
+    np.testing.assert_allclose(result.xyxy, [[288, 128, 352, 192]], atol=1e-4)
+    assert result.class_id.tolist() == [1]
 
 
 @pytest.mark.parametrize('layout,shape', [('NCHW', (1, 3, 64, 64)), ('NHWC', (1, 64, 64, 3))])
