@@ -1,0 +1,98 @@
+# Copyright 2026 The stream_infer Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Drawing detections with supervision's annotators: boxes, labels (class, score, track id), traces.
+
+Used by the CLI (--output) and the ROS node (`annotated` topic). annotate() never draws on the
+frame it is given (frames are shared between consumers): it returns a new image.
+"""
+
+import threading
+from typing import List, Optional, Sequence
+
+import numpy as np
+import supervision as sv
+
+from stream_infer.predictions import class_names_of
+
+
+def labels_for(detections: sv.Detections, names: Optional[Sequence[str]] = None) -> List[str]:
+    """Return one label per detection: 'class score #track' (no '#' part when untracked)."""
+    n = len(detections)
+    if n == 0:
+        return []
+    scores = (np.ones(n) if detections.confidence is None
+              else np.asarray(detections.confidence, dtype=np.float64)).tolist()
+    tracks = ([-1] * n if detections.tracker_id is None
+              else np.asarray(detections.tracker_id).astype(int).tolist())
+    return [f'{name} {score:.2f}' + (f' #{track}' if track >= 0 else '')
+            for name, score, track in zip(class_names_of(detections, names), scores, tracks)]
+
+
+class FrameAnnotator:
+    """
+    Boxes coloured by class, labels with class, score and track id, and track traces.
+
+    traces keep the last trace_length centre points of each track (state across frames: call
+    reset() when the stream restarts). Thread-safe: one lock around the drawing.
+    """
+
+    def __init__(self, traces: bool = True, trace_length: int = 30, labels: bool = True,
+                 class_names: Optional[Sequence[str]] = None, thickness: int = 2,
+                 text_scale: float = 0.5) -> None:
+        if int(trace_length) < 1:
+            raise ValueError(f'trace_length must be >= 1, got {trace_length!r}')
+        self.traces = bool(traces)
+        self.labels = bool(labels)
+        self.class_names = list(class_names) if class_names else None
+        self._lock = threading.Lock()
+        self._boxes = sv.BoxAnnotator(thickness=thickness)
+        self._labels = sv.LabelAnnotator(text_scale=text_scale, text_padding=4)
+        self._trace = sv.TraceAnnotator(trace_length=int(trace_length), thickness=thickness,
+                                        color_lookup=sv.ColorLookup.TRACK)
+
+    def reset(self) -> None:
+        """Forget the traces (a new stream)."""
+        with self._lock:
+            self._trace.reset()
+
+    def annotate(self, image: np.ndarray, detections: sv.Detections) -> np.ndarray:
+        """Return a copy of image (BGR) with the detections drawn on it."""
+        scene = image.copy()
+        with self._lock:
+            if len(detections) == 0:
+                if self.traces:  # advance the trace clock so stale points age out
+                    self._trace.annotate(scene, _tracked(detections))
+                return scene
+            dets = detections
+            if dets.class_id is None:
+                dets = dets[np.arange(len(dets))]
+                dets.class_id = np.zeros(len(dets), dtype=int)
+            if self.traces and dets.tracker_id is not None:
+                scene = self._trace.annotate(scene, _tracked(dets))
+            scene = self._boxes.annotate(scene, dets)
+            if self.labels:
+                scene = self._labels.annotate(scene, dets, labels=labels_for(
+                    dets, self.class_names))
+        return scene
+
+
+def _tracked(detections: sv.Detections) -> sv.Detections:
+    """Only the detections on a track (traces of untracked boxes would join unrelated boxes)."""
+    if len(detections) == 0 or detections.tracker_id is None:
+        empty = sv.Detections.empty()
+        empty.tracker_id = np.zeros(0, dtype=int)
+        return empty
+    return detections[np.asarray(detections.tracker_id) >= 0]

@@ -1,0 +1,112 @@
+# Copyright 2026 The stream_infer Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+A single-slot hand-off between two threads: the freshest item waits, older ones are dropped.
+
+The producer swaps a whole object in under a Condition, and the consumer takes the whole object
+out, so a consumer can never see one frame's image with another frame's id (the bug of
+flag-and-attribute hand-offs). put(block=False) replaces a waiting item and counts the drop
+(live sources); put(block=True) waits until the slot is free (files read as fast as possible).
+"""
+
+import threading
+import time
+from typing import Generic, Optional, TypeVar
+
+T = TypeVar('T')
+
+
+class SlotClosed(Exception):
+    """The slot was closed, or finished and drained: no more items will come."""
+
+
+class LatestSlot(Generic[T]):
+    """A thread-safe single-slot buffer with drop counting, finish (drain) and close (discard)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._item: Optional[T] = None
+        self._full = False
+        self._finished = False
+        self._closed = False
+        self.puts = 0
+        self.takes = 0
+        self.dropped = 0
+
+    def put(self, item: T, block: bool = False, timeout: Optional[float] = None) -> bool:
+        """
+        Offer item; return True when it is in the slot.
+
+        block=False: replace a waiting item (counted in dropped). block=True: wait until the
+        slot is empty (False on timeout). Raises SlotClosed after close() or finish().
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            if block:
+                while self._full and not (self._closed or self._finished):
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return False
+                    self._cond.wait(remaining)
+            if self._closed or self._finished:
+                raise SlotClosed()
+            if self._full:
+                self.dropped += 1
+            self._item, self._full = item, True
+            self.puts += 1
+            self._cond.notify_all()
+            return True
+
+    def take(self, timeout: Optional[float] = None) -> Optional[T]:
+        """
+        Remove and return the waiting item; None when none came within timeout.
+
+        Raises SlotClosed when closed, or when finished and empty.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while not self._full:
+                if self._closed or self._finished:
+                    raise SlotClosed()
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+            if self._closed:
+                raise SlotClosed()
+            item, self._item, self._full = self._item, None, False
+            self.takes += 1
+            self._cond.notify_all()
+            return item
+
+    def finish(self) -> None:
+        """No more puts: the waiting item (if any) can still be taken, then take() raises."""
+        with self._cond:
+            self._finished = True
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Stop now: drop the waiting item and wake every waiter (they raise SlotClosed)."""
+        with self._cond:
+            self._closed = True
+            self._item, self._full = None, False
+            self._cond.notify_all()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __len__(self) -> int:
+        return int(self._full)
