@@ -140,7 +140,8 @@ class _Run:
         self.drop = drop
         self.slot: LatestSlot[_Packet] = LatestSlot()
         self.stop = threading.Event()
-        self.done = threading.Event()
+        self.finished = threading.Event()  # ended: threads done, on_stop callbacks next
+        self.done = threading.Event()  # ended and on_stop callbacks called
         self.reason = ''
         self.error: Optional[BaseException] = None
         self.capture_thread: Optional[threading.Thread] = None
@@ -284,7 +285,7 @@ class InferenceStream:
     @property
     def running(self) -> bool:
         run = self._run
-        return run is not None and not run.done.is_set()
+        return run is not None and not run.finished.is_set()
 
     @property
     def error(self) -> Optional[BaseException]:
@@ -475,7 +476,7 @@ class InferenceStream:
         source = self._source
         return self._stats.snapshot(
             source=self.source_description, source_state=source.state,
-            running=self.running, stop_reason=run.reason if run and run.done.is_set() else '',
+            running=self.running, stop_reason=run.reason if run and run.finished.is_set() else '',
             connection_losses=source.losses, reconnects=source.reconnects,
             source_skipped=source.skipped + (run.slot.dropped if run else 0))
 
@@ -597,7 +598,7 @@ class InferenceStream:
 
     def _finish(self, run: _Run) -> None:
         """End a run once: stop the capture thread, release the source, call on_stop."""
-        if run.done.is_set():
+        if run.finished.is_set():
             return
         source_state = self._source.state
         if source_state == FAILED:
@@ -613,10 +614,11 @@ class InferenceStream:
                 and capture.ident is not None:
             capture.join(1.0)
         self._stats.stopped()
-        run.done.set()
+        run.finished.set()
         stats = self.stats()
         LOG.info('stream from %s %s: %d frames processed, %d dropped, %.1f fps', stats.source,
                  stats.stop_reason, stats.frames_processed, stats.frames_dropped,
                  stats.mean_processed_fps)
         for callback in self._stop_cbs.items:
             self._call(callback, stats)
+        run.done.set()
