@@ -271,8 +271,9 @@ class Detector:
             candidates, names = None, None
         infer_ms = _elapsed_ms(start)
         start = time.perf_counter()
-        if candidates is None:
-            candidates = decode(raw, self.layout, opts.confidence)
+        if candidates is None:  # top-k can move into decoding unless a class filter comes first
+            candidates = decode(raw, self.layout, opts.confidence,
+                                opts.max_candidates if opts.classes is None else None)
         else:
             keep = np.flatnonzero(candidates.scores >= opts.confidence)
             candidates = candidates.take(keep)

@@ -65,6 +65,23 @@ class Candidates:
         return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
 
 
+def score_order(scores: np.ndarray) -> np.ndarray:
+    """Return indices by descending score; ties keep their original order."""
+    return np.argsort(-np.asarray(scores, dtype=np.float64), kind='stable')
+
+
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Return the indices of the k highest scores, by descending score (ties: lower first)."""
+    if len(scores) <= k:
+        return score_order(scores)
+    # argpartition alone is not stable on ties; select by the k-th score then order stably.
+    kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+    above = np.flatnonzero(scores > kth)
+    at = np.flatnonzero(scores == kth)[:k - len(above)]
+    chosen = np.concatenate((above, at))
+    return chosen[score_order(scores[chosen])]
+
+
 def grid_cells(input_hw: Sequence[int], strides: Sequence[int] = HEAD_STRIDES) -> int:
     """Anchor points of an anchor-free YOLO head for this input size (8400 at 640x640)."""
     return int(sum(-(-input_hw[0] // s) * -(-input_hw[1] // s) for s in strides))
@@ -164,13 +181,20 @@ def _fit(name: str, rows: int, cols: int, cells: int, describe: tuple) -> Output
     return OutputLayout(name, attrs - extra, transposed)
 
 
-def decode(raw: np.ndarray, layout: OutputLayout, confidence: float) -> Candidates:
-    """Boxes with score >= confidence from one raw output, in model-input pixels."""
+def decode(raw: np.ndarray, layout: OutputLayout, confidence: float,
+           max_candidates: Optional[int] = None) -> Candidates:
+    """
+    Boxes with score >= confidence from one raw output, in model-input pixels.
+
+    With max_candidates, only the best that many are decoded (the top-k that follows would
+    drop the rest anyway): for YOLOv8 outputs this skips the argmax over 80 classes for
+    thousands of anchors. Leave it None when a class filter comes next.
+    """
     pred = raw.reshape(raw.shape[-2:])
     if layout.name == 'end2end':
         return _decode_end2end(pred, confidence)
     if layout.name == 'yolov8':
-        return _decode_yolov8(pred.T if layout.transposed else pred, confidence)
+        return _decode_yolov8(pred.T if layout.transposed else pred, confidence, max_candidates)
     return _decode_yolov5(pred.T if layout.transposed else pred, confidence)
 
 
@@ -180,13 +204,16 @@ def _cxcywh_to_xyxy(cx: np.ndarray, cy: np.ndarray, w: np.ndarray, h: np.ndarray
         np.float32, copy=False)
 
 
-def _decode_yolov8(pred: np.ndarray, confidence: float) -> Candidates:
+def _decode_yolov8(pred: np.ndarray, confidence: float,
+                   max_candidates: Optional[int]) -> Candidates:
     """pred: (4 + nc, N), rows cx, cy, w, h, class scores."""
     class_scores = pred[4:]
     best = class_scores.max(axis=0)
     index = np.flatnonzero(best >= confidence)
     if index.size == 0:
         return Candidates.empty()
+    if max_candidates is not None and index.size > max_candidates:
+        index = index[top_k(best[index], max_candidates)]
     boxes = pred[:4, index]
     class_ids = class_scores[:, index].argmax(axis=0).astype(np.int64)
     return Candidates(_cxcywh_to_xyxy(*boxes), best[index].astype(np.float32), class_ids)

@@ -25,7 +25,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from stream_infer.layouts import Candidates
+from stream_infer.layouts import Candidates, score_order, top_k
 
 # Above this many candidates the K x K matrix gets large; fall back to the sequential form.
 MATRIX_NMS_LIMIT = 2048
@@ -36,16 +36,19 @@ def pairwise_iou(xyxy: np.ndarray) -> np.ndarray:
     boxes = np.asarray(xyxy, dtype=np.float64)
     x1, y1, x2, y2 = boxes.T
     area = np.maximum(x2 - x1, 0.0) * np.maximum(y2 - y1, 0.0)
-    inter_w = np.minimum(x2[:, None], x2[None, :]) - np.maximum(x1[:, None], x1[None, :])
-    inter_h = np.minimum(y2[:, None], y2[None, :]) - np.maximum(y1[:, None], y1[None, :])
-    inter = np.maximum(inter_w, 0.0) * np.maximum(inter_h, 0.0)
-    union = area[:, None] + area[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
-def score_order(scores: np.ndarray) -> np.ndarray:
-    """Return indices by descending score; ties keep their original order."""
-    return np.argsort(-np.asarray(scores, dtype=np.float64), kind='stable')
+    # In-place steps: K x K temporaries dominate the cost, so make as few as possible.
+    inter = np.minimum(x2[:, None], x2)
+    inter -= np.maximum(x1[:, None], x1)
+    np.maximum(inter, 0.0, out=inter)
+    height = np.minimum(y2[:, None], y2)
+    height -= np.maximum(y1[:, None], y1)
+    np.maximum(height, 0.0, out=height)
+    inter *= height
+    union = np.add(area[:, None], area, out=height)
+    union -= inter
+    with np.errstate(invalid='ignore', divide='ignore'):
+        inter /= union
+    return np.nan_to_num(inter, copy=False, nan=0.0)
 
 
 def nms(xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float,
@@ -97,18 +100,6 @@ def _sequential_keep(boxes: np.ndarray, iou_threshold: float,
         iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
         alive[rest[iou > iou_threshold]] = False
     return alive
-
-
-def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Return the indices of the k highest scores, by descending score (ties: lower first)."""
-    if len(scores) <= k:
-        return score_order(scores)
-    # argpartition alone is not stable on ties; select by the k-th score then order stably.
-    kth = np.partition(scores, len(scores) - k)[len(scores) - k]
-    above = np.flatnonzero(scores > kth)
-    at = np.flatnonzero(scores == kth)[:k - len(above)]
-    chosen = np.concatenate((above, at))
-    return chosen[score_order(scores[chosen])]
 
 
 def select_indices(candidates: Candidates, *, iou_threshold: float, class_agnostic: bool,

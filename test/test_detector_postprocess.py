@@ -29,8 +29,8 @@ import pytest
 import supervision as sv
 
 from stream_infer.detector import Detector, PostprocessOptions
-from stream_infer.layouts import Candidates
-from stream_infer.postprocess import MATRIX_NMS_LIMIT, nms, select_indices, top_k
+from stream_infer.layouts import Candidates, decode, OutputLayout
+from stream_infer.postprocess import MATRIX_NMS_LIMIT, nms, select, select_indices, top_k
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -154,6 +154,40 @@ def test_callable_model_detector_matches_reference(data, opts):
     np.testing.assert_array_equal(dets.class_id, classes[expected])
     np.testing.assert_allclose(dets.xyxy, clipped[visible])
     assert dets.data['class_name'].tolist() == [['a', 'b', 'c'][c] for c in classes[expected]]
+
+
+@SETTINGS
+@given(st.integers(0, 2**32 - 1), options_strategy, st.booleans())
+def test_yolov8_decode_and_select_match_reference(seed, opts, transposed):
+    # A raw [1, 4+nc, N] output with tied scores; decode (with top-k moved before the argmax
+    # when there is no class filter, as Detector.run does) + select vs a per-anchor reference.
+    rng = np.random.default_rng(seed)
+    n, nc = 120, 3
+    raw = np.zeros((1, 4 + nc, n), np.float32)
+    raw[0, :2] = rng.uniform(0, 100, (2, n))
+    raw[0, 2:4] = rng.uniform(0, 40, (2, n))
+    raw[0, 4:] = rng.choice([0.1, 0.3, 0.5, 0.7, 0.9], (nc, n)) * rng.uniform(0.9, 1, (nc, 1))
+    layout = OutputLayout('yolov8', nc, transposed)
+    feed = raw.transpose(0, 2, 1).copy() if transposed else raw
+    found = decode(feed, layout, opts.confidence,
+                   opts.max_candidates if opts.classes is None else None)
+    kept = select(found, iou_threshold=opts.iou_threshold, class_agnostic=opts.class_agnostic,
+                  max_candidates=opts.max_candidates, max_detections=opts.max_detections,
+                  classes=opts.classes)
+    boxes, scores, classes = [], [], []
+    for a in range(n):  # the reference: one anchor at a time
+        cx, cy, w, h = raw[0, :4, a]  # float32 arithmetic, as the model output is float32
+        column = [float(v) for v in raw[0, 4:, a]]
+        best = max(range(nc), key=lambda c: (column[c], -c))  # first maximum, like argmax
+        half_w, half_h = w * np.float32(0.5), h * np.float32(0.5)
+        boxes.append([cx - half_w, cy - half_h, cx + half_w, cy + half_h])
+        scores.append(np.float32(column[best]))
+        classes.append(best)
+    expected = reference_select(boxes, scores, classes, opts)
+    assert kept.class_ids.tolist() == [classes[i] for i in expected]
+    np.testing.assert_array_equal(kept.scores, [scores[i] for i in expected])
+    np.testing.assert_array_equal(kept.xyxy,
+                                  np.array([boxes[i] for i in expected]).reshape(-1, 4))
 
 
 def test_nms_long_suppression_chain():
