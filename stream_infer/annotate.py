@@ -59,7 +59,8 @@ class FrameAnnotator:
         self.class_names = list(class_names) if class_names else None
         self._lock = threading.Lock()
         self._boxes = sv.BoxAnnotator(thickness=thickness)
-        self._labels = sv.LabelAnnotator(text_scale=text_scale, text_padding=4)
+        self._labels = sv.LabelAnnotator(text_scale=text_scale, text_padding=4,
+                                         smart_position=True)
         self._trace = sv.TraceAnnotator(trace_length=int(trace_length), thickness=thickness,
                                         color_lookup=sv.ColorLookup.TRACK)
 
