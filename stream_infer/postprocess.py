@@ -33,6 +33,11 @@ MATRIX_NMS_LIMIT = 2048
 
 def pairwise_iou(xyxy: np.ndarray) -> np.ndarray:
     """Return the IoU of every pair of boxes (K x K, float64); 0 where the union is empty."""
+    return np.nan_to_num(_iou_matrix(xyxy), copy=False, nan=0.0)
+
+
+def _iou_matrix(xyxy: np.ndarray) -> np.ndarray:
+    """Return the IoU matrix with NaN where both boxes are empty (never above a threshold)."""
     boxes = np.asarray(xyxy, dtype=np.float64)
     x1, y1, x2, y2 = boxes.T
     area = np.maximum(x2 - x1, 0.0) * np.maximum(y2 - y1, 0.0)
@@ -48,7 +53,7 @@ def pairwise_iou(xyxy: np.ndarray) -> np.ndarray:
     union -= inter
     with np.errstate(invalid='ignore', divide='ignore'):
         inter /= union
-    return np.nan_to_num(inter, copy=False, nan=0.0)
+    return inter
 
 
 def nms(xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float,
@@ -66,7 +71,7 @@ def nms(xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float,
     classes = None if class_ids is None else np.asarray(class_ids)[order]
     if len(order) > MATRIX_NMS_LIMIT:
         return order[_sequential_keep(boxes, iou_threshold, classes)]
-    suppresses = pairwise_iou(boxes) > iou_threshold
+    suppresses = _iou_matrix(boxes) > iou_threshold
     if classes is not None:
         suppresses &= classes[:, None] == classes[None, :]
     suppresses = np.triu(suppresses, k=1)  # only a higher-scoring box suppresses

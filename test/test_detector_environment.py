@@ -50,7 +50,8 @@ ORT_TELEMETRY_DIR = Path('.cache', 'Microsoft', 'DeveloperTools', '.onnxruntime'
 def run_detector_process(home: str, cwd: Path, wrap: tuple = ()) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items()
            if k not in ('XDG_CACHE_HOME', 'ORT_DISABLE_TELEMETRY', 'PYTHONUSERBASE')}
-    env.update(HOME=home, PYTHONPATH=str(REPO), PYTHONDONTWRITEBYTECODE='1')
+    python_path = [str(REPO)] + [p for p in env.get('PYTHONPATH', '').split(os.pathsep) if p]
+    env.update(HOME=home, PYTHONPATH=os.pathsep.join(python_path), PYTHONDONTWRITEBYTECODE='1')
     command = list(wrap) + [sys.executable, '-c', DETECT_SCRIPT,
                             str(REPO / 'test' / 'data' / 'astronaut.jpg')]
     return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True,
