@@ -41,12 +41,13 @@ def _iou_matrix(xyxy: np.ndarray) -> np.ndarray:
     boxes = np.asarray(xyxy, dtype=np.float64)
     x1, y1, x2, y2 = boxes.T
     area = np.maximum(x2 - x1, 0.0) * np.maximum(y2 - y1, 0.0)
-    # In-place steps: K x K temporaries dominate the cost, so make as few as possible.
+    # In-place steps into three K x K buffers: memory traffic dominates the cost.
     inter = np.minimum(x2[:, None], x2)
-    inter -= np.maximum(x1[:, None], x1)
+    scratch = np.maximum(x1[:, None], x1)
+    inter -= scratch
     np.maximum(inter, 0.0, out=inter)
     height = np.minimum(y2[:, None], y2)
-    height -= np.maximum(y1[:, None], y1)
+    height -= np.maximum(y1[:, None], y1, out=scratch)
     np.maximum(height, 0.0, out=height)
     inter *= height
     union = np.add(area[:, None], area, out=height)

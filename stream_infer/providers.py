@@ -34,7 +34,7 @@ stops those writes altogether.
 import logging
 import os
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Mapping, Optional, Sequence, Union
 
 from stream_infer.errors import ModelError
 
@@ -63,6 +63,11 @@ def _ort():
     return onnxruntime
 
 
+def _is_entry_with_options(entry: object) -> bool:
+    return (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str)
+            and isinstance(entry[1], Mapping))
+
+
 def provider_name(entry: ProviderEntry) -> str:
     """Full onnxruntime name of a provider entry ('cuda' -> 'CUDAExecutionProvider')."""
     name = entry[0] if isinstance(entry, tuple) else entry
@@ -80,10 +85,13 @@ def choose_providers(requested: Sequence[ProviderEntry], available: Sequence[str
     Unknown names are an error; known but unavailable ones are skipped with a warning; when
     nothing is left the CPU provider is used.
     """
-    if isinstance(requested, (str, tuple)):
-        requested = [requested]
+    if isinstance(requested, str) or _is_entry_with_options(requested):
+        requested = [requested]  # one provider given on its own
     chosen, skipped = [], []
     for entry in requested:
+        if isinstance(entry, tuple) and not _is_entry_with_options(entry):
+            raise ModelError(f'execution provider {entry!r}: expected a name or a (name, '
+                             'options dict) tuple')
         name = provider_name(entry)
         if name not in known:
             raise ModelError(f'unknown execution provider {entry!r}; onnxruntime knows '
@@ -91,7 +99,7 @@ def choose_providers(requested: Sequence[ProviderEntry], available: Sequence[str
         if name not in available:
             skipped.append(name)
             continue
-        options = entry[1] if isinstance(entry, tuple) and len(entry) > 1 else None
+        options = entry[1] if isinstance(entry, tuple) else None
         chosen.append((name, dict(options)) if options else name)
     if skipped:
         logger.warning('execution provider(s) %s not available in this onnxruntime build; '

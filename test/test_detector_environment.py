@@ -32,12 +32,14 @@ from onnx_graphs import constant_output_model
 import pytest
 
 from stream_infer.detector import Detector
+from stream_infer.errors import ModelError
 
 REPO = Path(__file__).resolve().parent.parent
 DETECT_SCRIPT = r"""
 import json, sys
 import cv2
 from stream_infer.detector import Detector
+from stream_infer.errors import ModelError
 detector = Detector(threads=1)
 dets = detector(cv2.imread(sys.argv[1])).detections
 print(json.dumps({'provider': detector.provider,
@@ -123,6 +125,16 @@ def test_no_available_provider_falls_back_to_cpu(small_model, caplog):
     detector = Detector(small_model, providers=['CoreMLExecutionProvider'])
     assert detector.provider == 'CPUExecutionProvider'
     assert any('none of the requested' in r.getMessage() for r in caplog.records)
+
+
+def test_provider_sequences_of_every_shape(small_model):
+    assert Detector(small_model, providers='cpu').provider == 'CPUExecutionProvider'
+    both = ('CUDAExecutionProvider', 'CPUExecutionProvider')  # a tuple of names, not options
+    assert Detector(small_model, providers=both).provider == 'CPUExecutionProvider'
+    assert Detector(small_model, providers=('CPUExecutionProvider', {})).provider == \
+        'CPUExecutionProvider'
+    with pytest.raises(ModelError, match='expected a name or a'):
+        Detector(small_model, providers=[('CPUExecutionProvider', 'fast')])
 
 
 def test_provider_with_options_and_threads(small_model):
