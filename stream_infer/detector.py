@@ -125,6 +125,7 @@ class Detector:
     labels: class names (labels file or sequence) overriding the model metadata.
     warmup: run a black frame through the model at load so the first real frame is not slow
         (ONNX models only; callables are user code and are not called before the first frame).
+    The input/output options (layout .. threads, warmup) only concern ONNX models.
     """
 
     def __init__(self, model: ModelLike = None, *, options: Optional[PostprocessOptions] = None,
