@@ -13,19 +13,22 @@
 # limitations under the License.
 
 """
-InferenceStream: frames from a source -> detector -> tracker -> callbacks, on two threads.
+InferenceStream: frames from a source -> detector -> tracker -> callbacks, in three stages.
 
 The capture thread reads a frame, numbers and stamps it, preprocesses it (Detector.prepare) and
 puts the whole (Frame, PreparedFrame) pair into a single-slot buffer; the inference thread takes
-the pair, runs the model and postprocessing (Detector.run), tracks, and delivers a StreamResult
-carrying exactly the frame that was predicted. Preprocessing frame N+1 thus overlaps inference
-of frame N. Live sources (cameras, URLs, push, files with enforce_fps) replace a waiting frame
-with a newer one and count the drop, so latency stays bounded; other sources wait for the
-consumer, so nothing is dropped.
+the pair and runs the model and postprocessing (Detector.run); the delivery thread tracks and
+hands a StreamResult carrying exactly the frame that was predicted to the callbacks. So
+preprocessing frame N+1 and tracking/delivering frame N-1 overlap inference of frame N, and the
+model thread does nothing but run the model. Live sources (cameras, URLs, push, files with
+enforce_fps) replace a waiting frame with a newer one and count the drop, so latency stays
+bounded; other sources wait for the consumer, so nothing is dropped. Every frame that was
+inferred is delivered, in order (the inference -> delivery hand-off waits).
 
-Nothing starts in the constructor: start() runs in the background, run() on the caller's
-thread. Options and tracking can be changed at any time from any thread (applied from the next
-frame). Callbacks run on the inference thread; their exceptions are logged and counted.
+Nothing starts in the constructor: start() runs in the background, run() delivers on the
+caller's thread. Options and tracking can be changed at any time from any thread (applied from
+the next frame). Callbacks run on the delivery thread (the caller's in run()); their exceptions
+are logged and counted.
 """
 
 from dataclasses import dataclass, fields, replace
@@ -40,7 +43,7 @@ import cv2
 import numpy as np
 import supervision as sv
 
-from stream_infer.detector import Detector, PostprocessOptions, PreparedFrame
+from stream_infer.detector import DetectionResult, Detector, PostprocessOptions, PreparedFrame
 from stream_infer.frame_buffer import LatestSlot, SlotClosed
 from stream_infer.predictions import to_prediction_dict
 from stream_infer.sources import (
@@ -109,6 +112,11 @@ class _Packet(NamedTuple):
     prepared: PreparedFrame
 
 
+class _Inferred(NamedTuple):
+    frame: Frame
+    detected: DetectionResult
+
+
 class _Callbacks:
     """A copy-on-write list of callbacks: dispatch iterates a snapshot without a lock."""
 
@@ -138,18 +146,29 @@ class _Run:
 
     def __init__(self, drop: bool) -> None:
         self.drop = drop
-        self.slot: LatestSlot[_Packet] = LatestSlot()
+        self.slot: LatestSlot[_Packet] = LatestSlot()  # capture -> inference, newest wins
+        self.results: LatestSlot[_Inferred] = LatestSlot()  # inference -> delivery, waits
         self.stop = threading.Event()
         self.finished = threading.Event()  # ended: threads done, on_stop callbacks next
         self.done = threading.Event()  # ended and on_stop callbacks called
         self.reason = ''
         self.error: Optional[BaseException] = None
         self.capture_thread: Optional[threading.Thread] = None
-        self.infer_thread: Optional[threading.Thread] = None  # None: run() on the caller
-        self.loop_thread: Optional[threading.Thread] = None  # whoever runs the inference loop
+        self.infer_thread: Optional[threading.Thread] = None
+        self.deliver_thread: Optional[threading.Thread] = None  # None: run() on the caller
+        self.loop_thread: Optional[threading.Thread] = None  # whoever runs the delivery loop
         self.processed = 0
         self.started_fired = False
         self._lock = threading.Lock()
+
+    def workers(self) -> list:
+        """Return the run's own threads that were started."""
+        return [t for t in (self.capture_thread, self.infer_thread, self.deliver_thread)
+                if t is not None and t.ident is not None]
+
+    def close_slots(self) -> None:
+        self.slot.close()
+        self.results.close()
 
     def end(self, reason: str, error: Optional[BaseException] = None) -> None:
         """Record why the run ends (the first reason wins) and raise the stop flag."""
@@ -377,22 +396,30 @@ class InferenceStream:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> 'InferenceStream':
-        """Open the source and start the capture and inference threads; returns self."""
+        """Open the source and start the capture, inference and delivery threads; return self."""
         run = self._begin()
-        run.infer_thread = threading.Thread(target=self._inference_loop, args=(run,),
-                                            name='stream_infer-infer', daemon=True)
-        run.loop_thread = run.infer_thread
+        run.deliver_thread = threading.Thread(target=self._delivery_loop, args=(run,),
+                                              name='stream_infer-deliver', daemon=True)
+        run.loop_thread = run.deliver_thread
         run.capture_thread.start()
         run.infer_thread.start()
+        run.deliver_thread.start()
         return self
 
     def run(self) -> Stats:
-        """Run on the caller's thread until the stream ends or stop() is called; return stats."""
+        """
+        Run until the stream ends or stop() is called, delivering on the caller's thread.
+
+        Capture and inference still run on their own threads; tracking and every callback run
+        here. Returns the final stats. Ctrl-C (KeyboardInterrupt) stops the stream cleanly and
+        is re-raised.
+        """
         run = self._begin()
         run.loop_thread = threading.current_thread()
         run.capture_thread.start()
+        run.infer_thread.start()
         try:
-            self._inference_loop(run)
+            self._delivery_loop(run)
         except KeyboardInterrupt:
             run.end(STOPPED)
             self._finish(run)
@@ -411,6 +438,8 @@ class InferenceStream:
             self._tracker = Tracker(self._tracker_options) if self._tracking else None
             run.capture_thread = threading.Thread(target=self._capture_loop, args=(run,),
                                                   name='stream_infer-capture', daemon=True)
+            run.infer_thread = threading.Thread(target=self._inference_loop, args=(run,),
+                                                name='stream_infer-infer', daemon=True)
             self._run = run
         LOG.info('streaming from %s (%s; model on %s, tracking %s)', self.source_description,
                  'live: newest frame wins' if run.drop else 'every frame',
@@ -435,23 +464,19 @@ class InferenceStream:
             return True
         run.end(STOPPED)
         self._source.interrupt()
-        run.slot.close()
+        run.close_slots()
         current = threading.current_thread()
-        if current is run.loop_thread or current is run.capture_thread:
-            return False
+        if current is run.loop_thread or current in run.workers():
+            return False  # a callback: the run ends when it returns
         deadline = time.monotonic() + timeout
-        if run.infer_thread is not None:
-            run.infer_thread.join(max(0.0, deadline - time.monotonic()))
-        else:
-            run.done.wait(max(0.0, deadline - time.monotonic()))
-        if run.capture_thread is not None and run.capture_thread.ident is not None:
-            run.capture_thread.join(max(0.0, deadline - time.monotonic()))
-        alive = [t.name for t in (run.infer_thread, run.capture_thread)
-                 if t is not None and t.is_alive()]
+        run.done.wait(max(0.0, deadline - time.monotonic()))
+        for thread in run.workers():
+            thread.join(max(0.0, deadline - time.monotonic()))
+        alive = [t.name for t in run.workers() if t.is_alive()]
         if alive or not run.done.is_set():
-            LOG.warning('stop(): %s still busy after %.1f s (a blocking read or model call); it '
-                        'will exit by itself when that returns', ', '.join(alive) or 'the run',
-                        timeout)
+            LOG.warning('stop(): %s still busy after %.1f s (a blocking read, model call or '
+                        'callback); it will exit by itself when that returns',
+                        ', '.join(alive) or 'the delivery loop', timeout)
             return False
         return True
 
@@ -524,26 +549,54 @@ class InferenceStream:
                 LOG.exception('closing %s failed', self.source_description)
 
     def _inference_loop(self, run: _Run) -> None:
+        """Take the newest prepared frame, run the model on it, pass the result on."""
+        detector = self._detector
         errors = 0
         try:
-            while True:
+            while not run.stop.is_set():
                 try:
                     packet = run.slot.take(POLL_S)
                 except SlotClosed:
                     break
                 if packet is None:
                     continue
-                if run.stop.is_set():
-                    break
                 try:
-                    result = self._process(packet)
+                    detected = detector.run(packet.prepared, self._options)
                     errors = 0
                 except Exception as exc:  # noqa: BLE001 - counted; too many in a row end it
+                    if run.stop.is_set():
+                        break
                     errors += 1
                     self._frame_error('inference', packet.frame, exc)
                     if errors >= MAX_CONSECUTIVE_ERRORS:
                         run.end(ERROR, exc)
                         break
+                    continue
+                detected.timings_ms['preprocess'] = packet.prepared.preprocess_ms
+                try:
+                    run.results.put(_Inferred(packet.frame, detected), block=True)
+                except SlotClosed:
+                    break
+        except Exception as exc:  # noqa: BLE001 - reported as the run's error
+            LOG.exception('inference thread failed on %s', self.source_description)
+            run.end(ERROR, exc)
+        finally:
+            run.results.finish()  # the delivery loop delivers what is left, then ends
+
+    def _delivery_loop(self, run: _Run) -> None:
+        """Track each inferred frame in order and hand the result to the callbacks."""
+        try:
+            while not run.stop.is_set():
+                try:
+                    inferred = run.results.take(POLL_S)
+                except SlotClosed:
+                    break
+                if inferred is None:
+                    continue
+                try:
+                    result = self._track(inferred)
+                except Exception as exc:  # noqa: BLE001 - counted, the frame is skipped
+                    self._frame_error('tracking', inferred.frame, exc)
                     continue
                 run.processed += 1
                 if not run.started_fired:
@@ -558,11 +611,9 @@ class InferenceStream:
         finally:
             self._finish(run)
 
-    def _process(self, packet: _Packet) -> StreamResult:
-        frame, prepared = packet
-        options = self._options  # one read per frame: updates apply from the next frame
-        tracker = self._tracker
-        detected = self._detector.run(prepared, options)
+    def _track(self, inferred: _Inferred) -> StreamResult:
+        frame, detected = inferred
+        tracker = self._tracker  # one read per frame: set_tracking applies from the next one
         detections = detected.detections
         start = time.perf_counter()
         if tracker is not None:
@@ -570,7 +621,6 @@ class InferenceStream:
         else:
             detections.tracker_id = np.full(len(detections), NO_TRACK, dtype=int)
         timings = dict(detected.timings_ms)
-        timings['preprocess'] = prepared.preprocess_ms
         timings['track'] = (time.perf_counter() - start) * 1000.0
         age_ms = (time.monotonic() - frame.monotonic) * 1000.0
         return StreamResult(frame, detections, timings, age_ms)
@@ -597,7 +647,7 @@ class InferenceStream:
                   self.source_description, type(exc).__name__, exc)
 
     def _finish(self, run: _Run) -> None:
-        """End a run once: stop the capture thread, release the source, call on_stop."""
+        """End a run once: stop the other threads (they release the source), call on_stop."""
         if run.finished.is_set():
             return
         source_state = self._source.state
@@ -608,11 +658,12 @@ class InferenceStream:
         else:
             run.end(STOPPED)
         self._source.interrupt()
-        run.slot.close()
-        capture = run.capture_thread
-        if capture is not None and capture is not threading.current_thread() \
-                and capture.ident is not None:
-            capture.join(1.0)
+        run.close_slots()
+        current = threading.current_thread()
+        deadline = time.monotonic() + 1.0
+        for thread in run.workers():
+            if thread is not current:
+                thread.join(max(0.0, deadline - time.monotonic()))
         self._stats.stopped()
         run.finished.set()
         stats = self.stats()

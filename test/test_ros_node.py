@@ -28,7 +28,7 @@ from lifecycle_msgs.srv import ChangeState, GetState
 import numpy as np
 import pytest
 from rcl_interfaces.msg import Parameter as ParameterMsg
-from rcl_interfaces.srv import GetParameters, SetParameters
+from rcl_interfaces.srv import GetParameters, SetParametersAtomically
 from rclpy.parameter import Parameter
 from ros_harness import (
     constant_end2end_model, LATCHED_QOS, RELIABLE_QOS, RosHarness, SENSOR_QOS, wait_for)
@@ -58,10 +58,11 @@ def ros():
     harness.close()
 
 
-def start_node(ros, model_path, name='stream_infer', activate=True, **params):
+def start_node(ros, model_path, name='stream_infer', activate=True, namespace='', **params):
     overrides = [Parameter('model', value=model_path), Parameter('layout', value='end2end')]
     overrides += [Parameter(k, value=v) for k, v in params.items()]
-    node = ros.add(StreamInferNode(name, context=ros.context, parameter_overrides=overrides))
+    node = ros.add(StreamInferNode(name, namespace=namespace, context=ros.context,
+                                   parameter_overrides=overrides))
     if activate:
         node.trigger_configure()
         node.trigger_activate()
@@ -150,10 +151,12 @@ def test_label_info_reaches_a_late_subscriber(ros, model_path):
 
 
 def _set(ros, node_name, **values):
-    client = ros.probe.create_client(SetParameters, f'/{node_name}/set_parameters')
-    req = SetParameters.Request(
+    """Set values together (atomically) through the real service; return [the one result]."""
+    client = ros.probe.create_client(SetParametersAtomically,
+                                     f'/{node_name}/set_parameters_atomically')
+    req = SetParametersAtomically.Request(
         parameters=[Parameter(k, value=v).to_parameter_msg() for k, v in values.items()])
-    return ros.call(client, req).results
+    return [ros.call(client, req).result]
 
 
 def _get(ros, node_name, name):
@@ -208,17 +211,17 @@ def _state(ros, client):
 
 def test_lifecycle_services_bad_model_and_repeated_cycles(ros, model_path, tmp_path):
     bad = tmp_path / 'missing.onnx'
-    node = start_node(ros, model_path, name='si_lifecycle', activate=False)
-    change = ros.probe.create_client(ChangeState, '/si_lifecycle/change_state')
-    get = ros.probe.create_client(GetState, '/si_lifecycle/get_state')
-    events = ros.collect(String, '/si_lifecycle/stream_events', LATCHED_QOS)
-    assert _set(ros, 'si_lifecycle', model=str(bad))[0].successful
+    node = start_node(ros, model_path, name='si_lifecycle', activate=False, namespace='/lc')
+    change = ros.probe.create_client(ChangeState, '/lc/si_lifecycle/change_state')
+    get = ros.probe.create_client(GetState, '/lc/si_lifecycle/get_state')
+    events = ros.collect(String, '/lc/si_lifecycle/stream_events', LATCHED_QOS)
+    assert _set(ros, 'lc/si_lifecycle', model=str(bad))[0].successful
     assert not _transition(ros, change, Transition.TRANSITION_CONFIGURE)
     assert _state(ros, get) == 'unconfigured'
-    assert _set(ros, 'si_lifecycle', model=model_path)[0].successful
+    assert _set(ros, 'lc/si_lifecycle', model=model_path)[0].successful
 
-    got = ros.collect(Detection2DArray, '/si_lifecycle/detections')
-    pub = ros.probe.create_publisher(Image, '/si_lifecycle/image', SENSOR_QOS)
+    got = ros.collect(Detection2DArray, '/lc/detections')
+    pub = ros.probe.create_publisher(Image, '/lc/image', SENSOR_QOS)
     baseline = None
     for cycle in range(3):
         assert _transition(ros, change, Transition.TRANSITION_CONFIGURE)
@@ -260,10 +263,11 @@ def test_malformed_images_are_counted_and_skipped_annotated_only_when_subscribed
     unknown.encoding = '16UC3'
     empty = image_msg(stamp=(703, 0))
     empty.height = 0
-    for bad in (wrong_step, truncated, unknown, empty):
+    for count, bad in enumerate((wrong_step, truncated, unknown, empty), start=1):
+        # The subscription keeps only the newest image (sensor-data QoS): one at a time.
         pub.publish(bad)
-    assert wait_for(lambda: (_diag_values(diags, 'stream_infer')[0] or {}).get(
-        'bad_images_skipped') == '4'), _diag_values(diags, 'stream_infer')[0]
+        assert wait_for(lambda: (_diag_values(diags, 'stream_infer')[0] or {}).get(
+            'bad_images_skipped') == str(count)), _diag_values(diags, 'stream_infer')[0]
     values, status = _diag_values(diags, 'stream_infer')
     assert status.level == status.WARN and '4 bad images' in status.message
     assert '16UC3' in values['last_bad_image'] or 'empty' in values['last_bad_image']

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The node as users run it: a separate process with --ros-args and a params file, then SIGINT."""
+"""The node as users run it: a separate process with --ros-args and a params file, then a signal."""
 
 import os
 from pathlib import Path
@@ -45,7 +45,8 @@ def ros():
     harness.close()
 
 
-def test_node_process_params_file_and_sigint(ros, tmp_path):
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
+def test_node_process_params_file_and_clean_exit_on_signal(ros, tmp_path, signum):
     params = tmp_path / 'params.yaml'
     params.write_text(
         '/**:\n  ros__parameters:\n'
@@ -68,7 +69,7 @@ def test_node_process_params_file_and_sigint(ros, tmp_path):
         assert min(scores) >= 0.35
         assert wait_for(lambda: any(e.data.startswith('started') for e in events))
         started = time.monotonic()
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         code = proc.wait(timeout=15)
         took = time.monotonic() - started
     finally:
@@ -76,6 +77,8 @@ def test_node_process_params_file_and_sigint(ros, tmp_path):
             proc.kill()
         log.close()
     text = (tmp_path / 'node.log').read_text()
-    print(f'SIGINT to exit: {took:.2f} s')
+    print(f'{signal.Signals(signum).name} to exit: {took:.2f} s')
     assert code == 0, text
     assert 'Traceback' not in text, text
+    # The stream was stopped while ROS was still up: subscribers saw it end.
+    assert wait_for(lambda: any(e.data.startswith('stopped') for e in events)), text

@@ -22,6 +22,7 @@ inference thread; image callbacks only convert and hand the newest frame over, s
 lifecycle services stay responsive under a MultiThreadedExecutor.
 """
 
+import signal
 import threading
 import time
 from typing import Optional
@@ -33,6 +34,7 @@ from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header, String
 from vision_msgs.msg import Detection2DArray, LabelInfo
@@ -345,8 +347,11 @@ class StreamInferNode(LifecycleNode):
         self._stream_state = text
         self.get_logger().info(f'stream {text}')
         pub = self._pubs.get('events')
-        if pub is not None:
-            pub.publish(String(data=text))
+        if pub is not None and self.context.ok():
+            try:
+                pub.publish(String(data=text))
+            except RuntimeError as exc:  # RCLError: the context went down meanwhile
+                self.get_logger().debug(f'stream event {text!r} not published: {exc}')
 
     def _publish_diagnostics(self) -> None:
         stream = self._stream
@@ -365,9 +370,21 @@ class StreamInferNode(LifecycleNode):
         self._release()
 
 
+def _raise_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def main(args=None) -> int:
-    """Entry point `stream_infer_node` (ros2 run / launch)."""
-    rclpy.init(args=args)
+    """
+    Entry point `stream_infer_node` (ros2 run / launch).
+
+    SIGINT and SIGTERM are handled here rather than by rclpy, so the stream is stopped (and
+    its 'stopped' event published) while the ROS context is still up; the executor spins in
+    short slices so the signal is noticed promptly.
+    """
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     node = StreamInferNode()
     executor = MultiThreadedExecutor(num_threads=4)
     executor.add_node(node)
@@ -380,7 +397,8 @@ def main(args=None) -> int:
             elif node.trigger_activate() != TransitionCallbackReturn.SUCCESS:
                 node.get_logger().error('autostart: activate failed (see above); the node stays '
                                         'inactive: fix the parameters and activate again')
-        executor.spin()
+        while rclpy.ok():
+            executor.spin_once(timeout_sec=0.2)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
