@@ -16,9 +16,9 @@
 Engine benchmark on the bundled clip and model (prints figures; not a test).
 
 1. Throughput, enforce_fps off: the engine (decode + preprocess on the capture thread, model +
-   postprocess on the inference thread, tracking + callbacks on the delivery thread) against the raw model loop (session.run on
-   frames preprocessed beforehand) with the same onnxruntime session, alternating rounds in the
-   same run. Target: engine >= 0.95 x raw.
+   postprocess on the inference thread, tracking + callbacks on the delivery thread) against
+   the raw model loop (session.run on frames preprocessed beforehand) with the same onnxruntime
+   session, alternating rounds in the same run. Target: engine >= 0.95 x raw.
 2. Latency, enforce_fps on (the clip played in real time like a camera): frame age at delivery
    (capture -> callbacks), p50/p99. Target: p99 <= 1.3 x model time + one frame interval.
 

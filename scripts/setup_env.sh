@@ -106,6 +106,8 @@ export RMW_IMPLEMENTATION="\${RMW_IMPLEMENTATION:-rmw_fastrtps_cpp}"
 # DDS stays on this machine; pick your own domain id to keep parallel runs apart.
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 export ROS_DOMAIN_ID="\${ROS_DOMAIN_ID:-\$(( (\$\$ % 100) + 1 ))}"
+# The package's executables (what \`ros2 run stream_infer ...\` finds): stream-infer, stream_infer_node.
+export PATH="$VENV/ws/install/stream_infer/lib/stream_infer:\$PATH"
 if [ -f "$VENV/ws/install/local_setup.bash" ]; then
   case \$- in *u*) set +u; . "$VENV/ws/install/local_setup.bash"; set -u ;;
     *) . "$VENV/ws/install/local_setup.bash" ;; esac

@@ -15,3 +15,22 @@
 """stream_infer: camera streams to tracked object detections, with or without ROS 2."""
 
 __version__ = '0.1.0'
+
+# The public API, imported on first use so that `import stream_infer.defaults` (or the ROS
+# layer's parameter tables) does not pay for onnxruntime, OpenCV and supervision.
+_EXPORTS = {
+    'InferenceStream': 'stream_infer.stream',
+    'StreamResult': 'stream_infer.stream',
+    'Detector': 'stream_infer.detector',
+    'PostprocessOptions': 'stream_infer.detector',
+    'TrackerOptions': 'stream_infer.tracking',
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """Resolve the public names lazily (PEP 562)."""
+    if name not in _EXPORTS:
+        raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+    import importlib
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The node as users run it: a separate process with --ros-args and a params file, then a signal."""
+"""The node as users run it: a process with --ros-args and a params file, then a signal."""
 
 import os
 from pathlib import Path
@@ -22,6 +22,7 @@ import time
 
 from ament_index_python.packages import get_package_prefix
 import pytest
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from ros_harness import RELIABLE_QOS, RosHarness, wait_for
 from std_msgs.msg import String
 from vision_msgs.msg import Detection2DArray
@@ -29,10 +30,13 @@ from vision_msgs.msg import Detection2DArray
 from stream_infer.defaults import bundled_clip_path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The node's ~/stream_events: reliable, transient local, depth 10 (late joiners get them all).
+EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
+                        durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
 def installed_node() -> str:
-    """The stream_infer_node executable colcon installed (what `ros2 run` would start)."""
+    """Return the stream_infer_node executable colcon installed (what `ros2 run` starts)."""
     path = Path(get_package_prefix('stream_infer')) / 'lib' / 'stream_infer' / 'stream_infer_node'
     assert path.is_file(), f'{path} missing: run colcon build (./dev.sh setup)'
     return str(path)
@@ -53,7 +57,7 @@ def test_node_process_params_file_and_clean_exit_on_signal(ros, tmp_path, signum
         f'    source: "{bundled_clip_path()}"\n'
         '    loop: true\n    confidence: 0.35\n    frame_id: test_cam\n')
     got = ros.collect(Detection2DArray, '/proc_ns/detections', RELIABLE_QOS)
-    events = ros.collect(String, '/proc_ns/stream_infer/stream_events', RELIABLE_QOS)
+    events = ros.collect(String, '/proc_ns/stream_infer/stream_events', EVENTS_QOS)
     log = (tmp_path / 'node.log').open('w')
     proc = subprocess.Popen(
         [installed_node(), '--ros-args', '-r', '__ns:=/proc_ns', '--params-file', str(params),
