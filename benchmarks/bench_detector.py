@@ -183,7 +183,7 @@ def postprocess_only(detector: Detector, frames: list, opts: PostprocessOptions,
 def print_row(name: str, m: dict) -> None:
     overhead = m['preprocess'] + m['postprocess']
     share = 100 * overhead / m['session_run']
-    print(f'{name:<34} {m["preprocess"]:>7.2f} {m["infer"]:>7.2f} {m["postprocess"]:>7.2f} '
+    print(f'{name:<46} {m["preprocess"]:>7.2f} {m["infer"]:>7.2f} {m["postprocess"]:>7.2f} '
           f'{m["session_run"]:>8.2f} {share:>7.1f}%  {m["detections"]:>5.0f}'
           f'  {"OK" if share <= 15 else "OVER 15%"}')
 
@@ -201,7 +201,7 @@ def main() -> None:
     frames = read_frames(args.frames)
     print(f'{args.frames} frames of {bundled_clip_path().name} ({frames[0].shape[1]}x'
           f'{frames[0].shape[0]}), onnxruntime threads={args.threads}, medians in ms\n')
-    header = (f'{"model":<34} {"pre":>7} {"infer":>7} {"post":>7} {"sess.run":>8} '
+    header = (f'{"model":<46} {"pre":>7} {"infer":>7} {"post":>7} {"sess.run":>8} '
               f'{"pre+post":>8} {"dets":>5}')
     print(header + '\n' + '-' * len(header))
 

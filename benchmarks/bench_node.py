@@ -117,15 +117,17 @@ def main() -> None:
     parser.add_argument('--rate', type=float, default=30.0)
     args = parser.parse_args()
     rclpy.init()
-    print(f'{"size":>9} {"sent":>5} {"recv":>5} {"in ms":>6} {"out ms":>6} {"node ms":>7} '
-          f'{"model ms":>8} {"lat p50":>7} {"lat p99":>7} {"target p99":>10}')
+    print(f'{"size":>9} {"sent":>5} {"recv":>5} {"drops":>5} {"in ms":>6} {"out ms":>6} '
+          f'{"node ms":>7} {"model ms":>8} {"lat p50":>7} {"lat p99":>7} {"target p99":>10}')
     for size in [(640, 480), (1280, 720)]:
         sent, lat, diag = run(size, args.seconds, args.rate)
         node_in = float(diag.get('node_input_ms', 'nan'))
         node_out = float(diag.get('node_output_ms', 'nan'))
-        model = float(next((v for k, v in diag.items() if 'infer' in k and 'ms' in k), 'nan'))
+        model = float(diag.get('latency_ms.infer.p50', 'nan'))  # the model's own time, p50
         p50, p99 = np.percentile(lat, [50, 99]) if lat else (float('nan'),) * 2
-        print(f'{size[0]}x{size[1]:<4} {sent:5d} {len(lat):5d} {node_in:6.2f} {node_out:6.2f} '
+        drops = diag.get('frames_dropped', '?')
+        print(f'{size[0]}x{size[1]:<4} {sent:5d} {len(lat):5d} {drops:>5} {node_in:6.2f} '
+              f'{node_out:6.2f} '
               f'{node_in + node_out:7.2f} {model:8.1f} {p50:7.1f} {p99:7.1f} '
               f'{1.3 * model + 1000 / args.rate:10.1f}')
     rclpy.shutdown()
