@@ -277,22 +277,21 @@ class StreamInferNode(LifecycleNode):
         total[1] += 1
 
     def _on_image(self, msg: Image) -> None:
-        started = time.perf_counter()
-        try:
-            if self._cv_bridge is not None:
-                frame = conversions.image_to_bgr_cv_bridge(self._cv_bridge, msg)
-            else:
-                frame = conversions.image_to_bgr(msg)
-        except conversions.ImageConversionError as exc:
-            self._count_bad_image(exc)
-            return
-        self._put(frame, msg.header)
-        self._add_cost('input', started)
+        self._ingest(msg, self._image_to_bgr)
 
     def _on_compressed(self, msg: CompressedImage) -> None:
+        self._ingest(msg, conversions.compressed_to_bgr)
+
+    def _image_to_bgr(self, msg: Image):
+        if self._cv_bridge is not None:
+            return conversions.image_to_bgr_cv_bridge(self._cv_bridge, msg)
+        return conversions.image_to_bgr(msg)
+
+    def _ingest(self, msg, convert) -> None:
+        """Convert an image message and hand it to the engine; bad ones are counted, skipped."""
         started = time.perf_counter()
         try:
-            frame = conversions.compressed_to_bgr(msg)
+            frame = convert(msg)
         except conversions.ImageConversionError as exc:
             self._count_bad_image(exc)
             return
