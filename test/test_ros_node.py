@@ -287,3 +287,17 @@ def test_malformed_images_are_counted_and_skipped_annotated_only_when_subscribed
     assert not np.array_equal(drawn, BGR), 'annotated image has nothing drawn on it'
     assert wait_for(lambda: int(_diag_values(diags, 'stream_infer')[0].get(
         'annotated_published', 0)) > 0)
+
+
+def test_a_publisher_with_incompatible_qos_is_reported_not_silently_ignored(ros, model_path):
+    start_node(ros, model_path, diagnostics_period=0.2, image_reliability='reliable')
+    diags = ros.collect(DiagnosticArray, '/diagnostics')
+    got = ros.collect(Detection2DArray, 'detections')
+    pub = ros.probe.create_publisher(Image, 'image', SENSOR_QOS)  # best effort: can't match
+    assert wait_for(lambda: (_diag_values(diags, 'stream_infer')[0] or {}).get(
+        'input_incompatible_publishers') == '1', pump=lambda: pub.publish(image_msg()),
+        period=0.1), _diag_values(diags, 'stream_infer')[0]
+    values, status = _diag_values(diags, 'stream_infer')
+    assert status.level == status.WARN and 'incompatible QoS' in status.message
+    assert values['input_messages_lost'] == '0'
+    assert got == []

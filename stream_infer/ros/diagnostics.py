@@ -15,7 +15,7 @@
 """Engine statistics -> diagnostic_msgs/DiagnosticArray for /diagnostics (rqt_robot_monitor)."""
 
 import dataclasses
-from typing import Any
+from typing import Any, Sequence
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
@@ -41,8 +41,12 @@ def stats_values(stats: Any) -> dict:
 
 
 def diagnostics_msg(name: str, stats: Any, provider: str, bad_images: int, last_bad_image: str,
-                    stamp, **extra: Any) -> DiagnosticArray:
-    """Build one DiagnosticStatus for the node: level from the source state and bad inputs."""
+                    stamp, warnings: Sequence[str] = (), **extra: Any) -> DiagnosticArray:
+    """
+    Build one DiagnosticStatus for the node: level from the source state and bad inputs.
+
+    warnings: other problems worth a WARN (e.g. a publisher with incompatible QoS).
+    """
     values = stats_values(stats)
     values.update({key: str(value) for key, value in extra.items()})
     values['execution_provider'] = provider
@@ -53,10 +57,12 @@ def diagnostics_msg(name: str, stats: Any, provider: str, bad_images: int, last_
     level, message = DiagnosticStatus.OK, f'source {state}'
     if state in ERROR_STATES:
         level = DiagnosticStatus.ERROR
-    elif state in WARN_STATES or bad_images:
+    elif state in WARN_STATES or bad_images or warnings:
         level = DiagnosticStatus.WARN
-        if bad_images:
-            message += f', {bad_images} bad images skipped'
+    if bad_images:
+        message += f', {bad_images} bad images skipped'
+    for warning in warnings:
+        message += f', {warning}'
     status = DiagnosticStatus(level=level, name=f'{name}: stream_infer', message=message,
                               hardware_id=values.get('source', ''))
     status.values = [KeyValue(key=k, value=v) for k, v in values.items()]

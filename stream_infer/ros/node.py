@@ -31,9 +31,11 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.event_handler import SubscriptionEventCallbacks, UnsupportedEventTypeError
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
-from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_policy_name_from_kind, QoSProfile,
+                       ReliabilityPolicy)
 from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header, String
@@ -101,6 +103,8 @@ class StreamInferNode(LifecycleNode):
         self._timers_group = MutuallyExclusiveCallbackGroup()
         self._cv_bridge = conversions.load_cv_bridge()
         self._bad_images = 0
+        self._input_lost = 0  # images DDS reports lost before they reached the subscription
+        self._incompatible_publishers = 0  # publishers on the input topic whose QoS can't match
         self._annotated_published = 0
         # the node's own cost per frame (excluding the model): image callback, publishing
         self._cost_ms = {'input': [0.0, 0], 'output': [0.0, 0]}
@@ -206,13 +210,7 @@ class StreamInferNode(LifecycleNode):
         with self._lock:
             self._stream = stream
         if not source:
-            compressed = self._p('image_transport') == 'compressed'
-            self._subscription = self.create_subscription(
-                CompressedImage if compressed else Image,
-                'image/compressed' if compressed else 'image',
-                self._on_compressed if compressed else self._on_image,
-                image_qos(self._p('image_reliability')),
-                callback_group=self._images_group)
+            self._subscription = self._subscribe_images()
             self.get_logger().info(
                 f'subscribed to {self._subscription.topic_name} '
                 f'({self._p("image_reliability")}, keep last 1)')
@@ -246,6 +244,43 @@ class StreamInferNode(LifecycleNode):
         self._release()
         self._state = 'unconfigured'
         return TransitionCallbackReturn.SUCCESS
+
+    def _subscribe_images(self):
+        """Subscribe to image or image/compressed, watching for QoS mismatches and losses."""
+        compressed = self._p('image_transport') == 'compressed'
+        self._input_lost = self._incompatible_publishers = 0
+        args = (CompressedImage if compressed else Image,
+                'image/compressed' if compressed else 'image',
+                self._on_compressed if compressed else self._on_image,
+                image_qos(self._p('image_reliability')))
+        events = {'incompatible_qos': self._on_incompatible_qos,
+                  'message_lost': self._on_message_lost}
+        try:
+            return self.create_subscription(
+                *args, callback_group=self._images_group,
+                event_callbacks=SubscriptionEventCallbacks(**events))
+        except UnsupportedEventTypeError:  # an rmw without message-lost events
+            del events['message_lost']
+            return self.create_subscription(
+                *args, callback_group=self._images_group,
+                event_callbacks=SubscriptionEventCallbacks(**events))
+
+    def _on_incompatible_qos(self, info) -> None:
+        self._incompatible_publishers = info.total_count
+        wanted = self._p('image_reliability')
+        hint = ('set image_reliability:=best_effort (e.g. for a best-effort camera driver)'
+                if wanted == 'reliable' else "check the publisher's durability and deadline")
+        self.get_logger().error(
+            f'a publisher on {self._subscription_topic()} offers QoS incompatible with this '
+            f'subscription ({wanted}, volatile, keep last 1): none of its images will arrive; '
+            f'{hint} (incompatible policy: {qos_policy_name_from_kind(info.last_policy_kind)})')
+
+    def _on_message_lost(self, info) -> None:
+        self._input_lost = info.total_count
+
+    def _subscription_topic(self) -> str:
+        subscription = self._subscription
+        return subscription.topic_name if subscription is not None else 'the image topic'
 
     def _stop_stream(self) -> None:
         if self._subscription is not None:
@@ -359,6 +394,10 @@ class StreamInferNode(LifecycleNode):
         self._pubs['diagnostics'].publish(diagnostics_msg(
             self.get_fully_qualified_name(), stream.stats(), self._detector.provider,
             self._bad_images, self._last_bad_image, self.get_clock().now().to_msg(),
+            warnings=([f'{self._incompatible_publishers} publisher(s) with incompatible QoS '
+                       'on the input topic'] if self._incompatible_publishers else []),
+            input_messages_lost=self._input_lost,
+            input_incompatible_publishers=self._incompatible_publishers,
             annotated_published=self._annotated_published,
             **{f'node_{key}_ms': f'{total / max(count, 1):.3f}'
                for key, (total, count) in self._cost_ms.items()}))
