@@ -19,8 +19,10 @@ Everything goes through real rclpy and Fast DDS (no intra-process shortcut): the
 test and the probe node talk over topics and services exactly as separate processes would.
 """
 
+import faulthandler
 import threading
 import time
+import traceback
 from typing import Callable, List, Optional
 
 import numpy as np
@@ -29,6 +31,8 @@ from onnx import helper, TensorProto
 import rclpy
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+from stream_infer.ros.node import spin_until_shutdown
 
 SENSOR_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)
 RELIABLE_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -72,18 +76,29 @@ class RosHarness:
         self.executor = MultiThreadedExecutor(num_threads=4, context=self.context)
         self.probe = rclpy.create_node('test_probe', context=self.context)
         self.executor.add_node(self.probe)
+        self.spin_error: Optional[BaseException] = None
+        self._nodes: List = []
         self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
 
     def _spin(self) -> None:
         try:
-            self.executor.spin()
-        except Exception:  # noqa: BLE001 - shutdown while spinning
-            pass
+            spin_until_shutdown(self.executor, self.context)  # what the node's main() runs
+        except Exception as exc:  # noqa: BLE001 - a callback raised, or shutdown while spinning
+            self.spin_error = exc
+            if self.context.ok():  # not a shutdown: nothing would answer any more; say why
+                traceback.print_exc()
 
     def add(self, node):
         self.executor.add_node(node)
+        self._nodes.append(node)
         return node
+
+    def destroy(self, node) -> None:
+        """Take a node out of the executor and destroy it now."""
+        self.executor.remove_node(node)
+        self._nodes.remove(node)
+        node.destroy_node()
 
     def collect(self, msg_type, topic: str, qos=RELIABLE_QOS) -> List:
         """Subscribe the probe to topic; returns the live list of received messages."""
@@ -98,12 +113,15 @@ class RosHarness:
         deadline = time.monotonic() + timeout
         while not future.done() and time.monotonic() < deadline:
             time.sleep(0.01)
+        if not future.done():
+            faulthandler.dump_traceback(all_threads=True)  # where the server is stuck
+        assert self.spin_error is None, f'the executor stopped: {self.spin_error!r}'
         assert future.done(), f'{client.srv_name} did not answer within {timeout} s'
         return future.result()
 
     def close(self) -> None:
-        self.executor.shutdown(timeout_sec=2.0)
-        for node in list(self.executor.get_nodes()):
+        self.executor.shutdown(timeout_sec=2.0)  # (it also forgets its nodes)
+        for node in [self.probe, *self._nodes]:
             node.destroy_node()
         rclpy.try_shutdown(context=self.context)
         self._thread.join(timeout=5.0)

@@ -20,6 +20,7 @@ every published box can be checked exactly: images are 128x128, so boxes come ba
 """
 
 import threading
+import time
 
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray
@@ -301,3 +302,42 @@ def test_a_publisher_with_incompatible_qos_is_reported_not_silently_ignored(ros,
     assert status.level == status.WARN and 'incompatible QoS' in status.message
     assert values['input_messages_lost'] == '0'
     assert got == []
+
+
+def test_rapid_deactivate_activate_cycles_never_stop_the_executor(ros, model_path):
+    """Deactivate destroys the subscription while the executor spins (an rclpy race)."""
+    node = start_node(ros, model_path, name='si_cycles', namespace='/cy')
+    change = ros.probe.create_client(ChangeState, '/cy/si_cycles/change_state')
+    pub = ros.probe.create_publisher(Image, '/cy/image', SENSOR_QOS)
+    stop = threading.Event()
+
+    def pump():
+        while not stop.is_set():
+            pub.publish(image_msg())
+            time.sleep(0.005)
+
+    pumper = threading.Thread(target=pump, daemon=True)
+    pumper.start()
+    try:
+        for _ in range(25):
+            assert _transition(ros, change, Transition.TRANSITION_DEACTIVATE)
+            assert _transition(ros, change, Transition.TRANSITION_ACTIVATE)
+    finally:
+        stop.set()
+        pumper.join(2.0)
+    assert ros.spin_error is None, ros.spin_error
+    assert node._state == 'active'
+
+
+def _engine_threads():
+    return [t.name for t in threading.enumerate() if t.name.startswith('stream_infer-')]
+
+
+def test_destroying_an_active_node_stops_its_engine_threads(ros, model_path):
+    node = start_node(ros, model_path, name='si_destroy', namespace='/de')
+    got = ros.collect(Detection2DArray, '/de/detections')
+    pub = ros.probe.create_publisher(Image, '/de/image', SENSOR_QOS)
+    assert publish_until(ros, pub, image_msg(stamp=(800, 0)), got, with_stamp(800))
+    assert len(_engine_threads()) == 3, _engine_threads()  # capture, infer, deliver
+    ros.destroy(node)
+    assert wait_for(lambda: not _engine_threads(), timeout=3), _engine_threads()

@@ -31,7 +31,9 @@ from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
 import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.duration import Duration
 from rclpy.event_handler import SubscriptionEventCallbacks, UnsupportedEventTypeError
+from rclpy.exceptions import InvalidHandle
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_policy_name_from_kind, QoSProfile,
@@ -405,7 +407,42 @@ class StreamInferNode(LifecycleNode):
     def shutdown_now(self) -> None:
         """Stop the engine and release everything, whatever the state (process exit)."""
         self._stop_stream()
+        self._flush(('events', 'detections'), timeout_s=1.0)
         self._release()
+
+    def destroy_node(self) -> None:
+        """Stop the engine (its threads and the source) before the node goes away."""
+        self._stop_stream()
+        self._release()
+        super().destroy_node()
+
+    def _flush(self, names, timeout_s: float) -> None:
+        """Wait (bounded) until reliable subscribers acknowledge what was published."""
+        # Without this the process can exit before DDS delivers the last messages ('stopped').
+        deadline = time.monotonic() + timeout_s
+        for name in names:
+            pub = self._pubs.get(name)
+            if pub is not None and self.context.ok():
+                remaining = max(0.0, deadline - time.monotonic())
+                if not pub.wait_for_all_acked(Duration(nanoseconds=int(remaining * 1e9))):
+                    self.get_logger().debug(f'{name}: not every subscriber acknowledged')
+
+
+def spin_until_shutdown(executor, context=None, slice_s: float = 0.2) -> None:
+    """
+    Spin in short slices until the context shuts down (signals are noticed between slices).
+
+    rclpy's executors (7.1 on Jazzy, 9.1 on Kilted) can raise InvalidHandle while building a
+    wait set when another thread destroys a subscription's QoS event handler at that moment
+    (our deactivate does, from a service callback). The wait set is rebuilt on the next
+    slice, so that error is skipped instead of ending the node.
+    """
+    context = context or executor.context
+    while context.ok():
+        try:
+            executor.spin_once(timeout_sec=slice_s)
+        except InvalidHandle:
+            continue
 
 
 def _raise_interrupt(signum, frame) -> None:
@@ -435,8 +472,7 @@ def main(args=None) -> int:
             elif node.trigger_activate() != TransitionCallbackReturn.SUCCESS:
                 node.get_logger().error('autostart: activate failed (see above); the node stays '
                                         'inactive: fix the parameters and activate again')
-        while rclpy.ok():
-            executor.spin_once(timeout_sec=0.2)
+        spin_until_shutdown(executor)
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
