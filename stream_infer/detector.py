@@ -38,6 +38,7 @@ from stream_infer.model_input import resolve_input_spec
 from stream_infer.postprocess import select_indices
 from stream_infer.preprocess import check_frame, Geometry, InputSpec, Preprocessor
 from stream_infer.providers import create_session
+from stream_infer.validation import check_counts, check_fractions
 
 logger = logging.getLogger('stream_infer.detector')
 
@@ -56,15 +57,8 @@ class PostprocessOptions:
     classes: Optional[tuple] = None  # keep only these class indices (None = all)
 
     def __post_init__(self) -> None:
-        for name in ('confidence', 'iou_threshold'):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not 0.0 <= value <= 1.0:
-                raise ValueError(f'{name}={value!r}: expected a number in [0, 1]')
-        for name in ('max_candidates', 'max_detections'):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f'{name}={value!r}: expected a positive integer')
+        check_fractions(self, ('confidence', 'iou_threshold'))
+        check_counts(self, ('max_candidates', 'max_detections'))
         if self.classes is not None:
             classes = (self.classes,) if isinstance(self.classes, (int, np.integer)) \
                 else tuple(self.classes)

@@ -36,6 +36,8 @@ import supervision as sv
 from supervision.tracker.byte_tracker.kalman_filter import KalmanFilter
 from supervision.tracker.byte_tracker.single_object_track import STrack
 
+from stream_infer.validation import check_counts, check_fractions
+
 NO_TRACK = -1
 
 
@@ -50,15 +52,8 @@ class TrackerOptions:
     minimum_consecutive_frames: int = 1
 
     def __post_init__(self) -> None:
-        for name in ('track_activation_threshold', 'minimum_matching_threshold'):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                    or not 0.0 <= value <= 1.0:
-                raise ValueError(f'{name} must be a number in [0, 1], got {value!r}')
-        for name in ('lost_track_buffer', 'minimum_consecutive_frames'):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f'{name} must be an int >= 1, got {value!r}')
+        check_fractions(self, ('track_activation_threshold', 'minimum_matching_threshold'))
+        check_counts(self, ('lost_track_buffer', 'minimum_consecutive_frames'))
         if isinstance(self.frame_rate, bool) or not isinstance(self.frame_rate, (int, float)) \
                 or not self.frame_rate > 0:
             raise ValueError(f'frame_rate must be a number > 0, got {self.frame_rate!r}')
