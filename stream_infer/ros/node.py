@@ -443,6 +443,8 @@ def spin_until_shutdown(executor, context=None, slice_s: float = 0.2) -> None:
             executor.spin_once(timeout_sec=slice_s)
         except InvalidHandle:
             continue
+        except ExternalShutdownException:  # the context went down while waiting
+            return
 
 
 def _raise_interrupt(signum, frame) -> None:
