@@ -17,7 +17,8 @@
 # environment exists (scripts/setup_env.sh: built once, then cached).
 #   ./dev.sh demo         the node on the bundled clip: detections printed, out/demo.mp4 written
 #   ./dev.sh test         the whole test suite (what CI runs): everything in the ROS venv, then
-#                         the ROS-free core again under numpy 1.26 (what apt Jazzy users have)
+#                         the ROS-free core and the ROS layer's conversions and node again under
+#                         numpy 1.26 (what apt Jazzy users have)
 #   ./dev.sh setup        only build/refresh the environment
 #   ./dev.sh run CMD...   run any command inside the environment (e.g. ./dev.sh run stream-infer -h)
 # Kilted instead of Jazzy: STREAM_INFER_DISTRO=kilted ./dev.sh test
@@ -53,6 +54,22 @@ numpy1_core_tests() {
     --ignore=test/test_flake8.py --ignore=test/test_pep257.py "$@"
 }
 
+# The ROS layer under numpy 1.x: numpy 1.26 laid over the ROS venv (PYTHONPATH), as on apt Jazzy.
+numpy1_ros_tests() {
+  local overlay="$ROOT/.venv-$DISTRO/numpy1-overlay" want
+  want=$(grep -v '^#' "$ROOT/requirements/numpy1.txt" | grep '^numpy')
+  if [ ! -f "$overlay/.stamp" ] || [ "$(cat "$overlay/.stamp")" != "$want" ]; then
+    rm -rf "$overlay"
+    python -m pip install --disable-pip-version-check -q --no-deps --target "$overlay" "$want" \
+      > /dev/null 2>&1 || { echo "[dev.sh] could not install $want into $overlay" >&2; exit 1; }
+    echo "$want" > "$overlay/.stamp"
+  fi
+  PYTHONPATH="$overlay:${PYTHONPATH:-}" python -c \
+    'import numpy; assert numpy.__version__.startswith("1."), numpy.__version__'
+  PYTHONPATH="$overlay:${PYTHONPATH:-}" python -m pytest -p no:cacheprovider \
+    test/test_ros_conversions.py test/test_ros_node.py "$@"
+}
+
 case "$cmd" in
   setup) in_env true ;;
   demo) in_env python "$ROOT/scripts/demo.py" "$@" ;;
@@ -61,6 +78,8 @@ case "$cmd" in
     if [ $# -eq 0 ]; then
       echo "[dev.sh] the ROS-free core again, under numpy 1.26" >&2
       numpy1_core_tests -q
+      echo "[dev.sh] the ROS layer's conversions and node again, under numpy 1.26" >&2
+      in_env numpy1_ros_tests -q
     fi ;;
   test-numpy1) numpy1_core_tests "$@" ;;
   run) in_env "$@" ;;
