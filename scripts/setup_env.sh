@@ -42,7 +42,8 @@ log() { echo "[setup_env:$DISTRO] $*" >&2; }
 
 # Everything that decides the venv's content; change any of it and the venv is rebuilt.
 stamp_inputs() {
-  cat "$ROOT/scripts/setup_env.sh" "$ROOT/requirements/"*.txt
+  # only what this venv installs (numpy1.txt and ros-apt.txt are for other environments)
+  cat "$ROOT/scripts/setup_env.sh" "$ROOT/requirements/"{dev,python,"ros-$DISTRO"}.txt
   find "$ROOT/interfaces/vision_msgs" -type f | LC_ALL=C sort | xargs cat
   "$PYTHON" -c 'import sys; print(sys.version)'
 }
