@@ -37,7 +37,8 @@ import itertools
 import logging
 import threading
 import time
-from typing import Any, Callable, Dict, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Dict, Iterator, Mapping, NamedTuple, Optional, Sequence, Tuple,
+                    Union)
 
 import cv2
 import numpy as np
@@ -165,6 +166,16 @@ class _Run:
         """Return the run's own threads that were started."""
         return [t for t in (self.capture_thread, self.infer_thread, self.deliver_thread)
                 if t is not None and t.ident is not None]
+
+    def items(self, slot: LatestSlot) -> Iterator:
+        """Yield what slot hands over until the run stops or the slot is closed or drained."""
+        while not self.stop.is_set():
+            try:
+                item = slot.take(POLL_S)
+            except SlotClosed:
+                return
+            if item is not None:
+                yield item
 
     def close_slots(self) -> None:
         self.slot.close()
@@ -553,13 +564,7 @@ class InferenceStream:
         detector = self._detector
         errors = 0
         try:
-            while not run.stop.is_set():
-                try:
-                    packet = run.slot.take(POLL_S)
-                except SlotClosed:
-                    break
-                if packet is None:
-                    continue
+            for packet in run.items(run.slot):
                 try:
                     detected = detector.run(packet.prepared, self._options)
                     errors = 0
@@ -586,13 +591,7 @@ class InferenceStream:
     def _delivery_loop(self, run: _Run) -> None:
         """Track each inferred frame in order and hand the result to the callbacks."""
         try:
-            while not run.stop.is_set():
-                try:
-                    inferred = run.results.take(POLL_S)
-                except SlotClosed:
-                    break
-                if inferred is None:
-                    continue
+            for inferred in run.items(run.results):
                 try:
                     result = self._track(inferred)
                 except Exception as exc:  # noqa: BLE001 - counted, the frame is skipped
