@@ -79,7 +79,7 @@ case "$cmd" in
       echo "[dev.sh] the ROS-free core again, under numpy 1.26" >&2
       numpy1_core_tests -q
       echo "[dev.sh] the ROS layer's conversions and node again, under numpy 1.26" >&2
-      in_env numpy1_ros_tests -q
+      numpy1_ros_tests -q  # still inside the environment in_env set up above
     fi ;;
   test-numpy1) numpy1_core_tests "$@" ;;
   run) in_env "$@" ;;

@@ -117,6 +117,29 @@ class Watcher:
             self.writer.release()
 
 
+def start_node(node, video_node, executor, proc) -> bool:
+    """
+    Configure the node, wait until this viewer sees its publishers, then activate it.
+
+    So no frame is published before the viewer is connected. False when a transition failed
+    or the node process exited.
+    """
+    lifecycle = node.create_client(ChangeState, f'{NS}/stream_infer/change_state')
+    for transition, ready in (
+            (Transition.TRANSITION_CONFIGURE, lambda: True),
+            (Transition.TRANSITION_ACTIVATE, lambda: (
+                node.count_publishers(f'{NS}/detections') > 0
+                and video_node.count_publishers(f'{NS}/annotated') > 0))):
+        while not (ready() and lifecycle.service_is_ready()) and proc.poll() is None:
+            executor.spin_once(timeout_sec=0.05)
+        future = lifecycle.call_async(ChangeState.Request(transition=Transition(id=transition)))
+        while not future.done() and proc.poll() is None:
+            executor.spin_once(timeout_sec=0.05)
+        if proc.poll() is not None or not future.result().success:
+            return False
+    return True
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--source', default=str(bundled_clip_path()))
@@ -141,30 +164,17 @@ def main() -> int:
     video_thread = threading.Thread(target=spin_until_shutdown,
                                     args=(video_executor, video_context), daemon=True)
     video_thread.start()
-    # autostart off: the demo configures the node, waits until it sees the node's publishers
-    # (so no frame is published before this viewer is connected), then activates it.
+    # autostart off: start_node() drives the lifecycle once this viewer is connected.
     cmd = [node_executable(), '--ros-args', '-r', f'__ns:={NS}', '-p', f'source:={args.source}',
            '-p', f'enforce_fps:={"false" if args.fast else "true"}', '-p', 'autostart:=false']
     print('$ ' + ' '.join(cmd), flush=True)
     proc = subprocess.Popen(cmd, env=dict(os.environ))
     started = time.monotonic()
     try:
-        lifecycle = node.create_client(ChangeState, f'{NS}/stream_infer/change_state')
-        for transition, ready in (
-                (Transition.TRANSITION_CONFIGURE, lambda: True),
-                (Transition.TRANSITION_ACTIVATE, lambda: (
-                    node.count_publishers(f'{NS}/detections') > 0
-                    and video_node.count_publishers(f'{NS}/annotated') > 0))):
-            while not (ready() and lifecycle.service_is_ready()) and proc.poll() is None:
-                executor.spin_once(timeout_sec=0.05)
-            future = lifecycle.call_async(ChangeState.Request(
-                transition=Transition(id=transition)))
-            while not future.done() and proc.poll() is None:
-                executor.spin_once(timeout_sec=0.05)
-            if proc.poll() is not None or not future.result().success:
-                print('demo: the node did not start (see its log above)', file=sys.stderr)
-                break
-        while not watcher.ended and proc.poll() is None:
+        running = start_node(node, video_node, executor, proc)
+        if not running:
+            print('demo: the node did not start (see its log above)', file=sys.stderr)
+        while running and not watcher.ended and proc.poll() is None:
             executor.spin_once(timeout_sec=0.1)
             if time.monotonic() - started > args.timeout:
                 print(f'demo: no end of stream after {args.timeout:.0f} s', file=sys.stderr)

@@ -251,21 +251,19 @@ class StreamInferNode(LifecycleNode):
         """Subscribe to image or image/compressed, watching for QoS mismatches and losses."""
         compressed = self._p('image_transport') == 'compressed'
         self._input_lost = self._incompatible_publishers = 0
-        args = (CompressedImage if compressed else Image,
-                'image/compressed' if compressed else 'image',
-                self._on_compressed if compressed else self._on_image,
-                image_qos(self._p('image_reliability')))
-        events = {'incompatible_qos': self._on_incompatible_qos,
-                  'message_lost': self._on_message_lost}
+        msg_type, topic, callback = ((CompressedImage, 'image/compressed', self._on_compressed)
+                                     if compressed else (Image, 'image', self._on_image))
+
+        def subscribe(**events):
+            return self.create_subscription(
+                msg_type, topic, callback, image_qos(self._p('image_reliability')),
+                callback_group=self._images_group, event_callbacks=SubscriptionEventCallbacks(
+                    incompatible_qos=self._on_incompatible_qos, **events))
+
         try:
-            return self.create_subscription(
-                *args, callback_group=self._images_group,
-                event_callbacks=SubscriptionEventCallbacks(**events))
+            return subscribe(message_lost=self._on_message_lost)
         except UnsupportedEventTypeError:  # an rmw without message-lost events
-            del events['message_lost']
-            return self.create_subscription(
-                *args, callback_group=self._images_group,
-                event_callbacks=SubscriptionEventCallbacks(**events))
+            return subscribe()
 
     def _on_incompatible_qos(self, info) -> None:
         self._incompatible_publishers = info.total_count
