@@ -43,7 +43,7 @@ setup(
     entry_points={
         'console_scripts': [
             'stream-infer = stream_infer.cli:main',
-            'stream_infer_node = stream_infer.ros.node:main',
+            'stream_infer_node = stream_infer.ros.main:main',
         ],
     },
 )

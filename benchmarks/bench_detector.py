@@ -41,9 +41,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stream_infer.defaults import bundled_clip_path  # noqa: E402
-from stream_infer.detector import Detector, PostprocessOptions  # noqa: E402
-from stream_infer.layouts import decode  # noqa: E402
+from stream_infer.bundled import bundled_clip_path  # noqa: E402
+from stream_infer.detection import Detector  # noqa: E402
+from stream_infer.detection.output_decoding import decode  # noqa: E402
+from stream_infer.options import PostprocessOptions  # noqa: E402
+
+
+def raw_run(detector: Detector):
+    """session.run on a prepared tensor, fetching the output the detector decodes."""
+    session = detector.session
+    feed = session.get_inputs()[0].name
+    output = next(o.name for o in session.get_outputs() if len(o.shape) in (2, 3))
+    return lambda tensor: session.run([output], {feed: tensor})[0]
 
 
 def read_frames(count: int) -> list:
@@ -133,7 +142,7 @@ def yolov8_shaped_model(path: Path, seed: int = 0) -> tuple:
 
 def confidence_for(detector: Detector, tensor: np.ndarray, candidates: int) -> float:
     """Find the confidence that lets about `candidates` anchors of this output through."""
-    raw = detector._session.run(detector._output_names, {detector._input_name: tensor})[0]
+    raw = raw_run(detector)(tensor)
     scores = decode(raw, detector.layout, 0.0).scores
     if candidates >= len(scores):
         return 0.0
@@ -143,13 +152,13 @@ def confidence_for(detector: Detector, tensor: np.ndarray, candidates: int) -> f
 def measure(detector: Detector, frames: list, opts: PostprocessOptions, repeats: int) -> dict:
     """Median ms per stage over frames x repeats, with session.run alone on the same tensor."""
     pre, infer, post, raw, counts = [], [], [], [], []
-    session, feed_name = detector._session, detector._input_name
+    run_model = raw_run(detector)
     for _ in range(repeats):
         for frame in frames:
             prepared = detector.prepare(frame)
             result = detector.run(prepared, opts)
             start = time.perf_counter()
-            session.run(detector._output_names, {feed_name: prepared.tensor})
+            run_model(prepared.tensor)
             raw.append((time.perf_counter() - start) * 1000)
             pre.append(result.timings_ms['preprocess'])
             infer.append(result.timings_ms['infer'])
@@ -166,8 +175,7 @@ def postprocess_only(detector: Detector, frames: list, opts: PostprocessOptions,
     stored, candidates = [], []
     for frame in frames[:10]:
         prepared = detector.prepare(frame)
-        raw = detector._session.run(detector._output_names,
-                                    {detector._input_name: prepared.tensor})[0]
+        raw = raw_run(detector)(prepared.tensor)
         stored.append((prepared, raw))
         candidates.append(len(decode(raw, detector.layout, opts.confidence)))
     times = []

@@ -39,7 +39,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 from vision_msgs.msg import Detection2DArray
 
-from stream_infer.defaults import bundled_clip_path
+from stream_infer.bundled import bundled_clip_path
 from stream_infer.ros.conversions import bgr_to_image, stamp_from_seconds
 
 SENSOR = QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT)

@@ -34,8 +34,8 @@ import time
 import cv2
 import numpy as np
 
-from stream_infer.defaults import bundled_clip_path
-from stream_infer.detector import Detector
+from stream_infer.bundled import bundled_clip_path
+from stream_infer.detection import Detector
 from stream_infer.stream import InferenceStream
 
 
@@ -54,8 +54,9 @@ def load_frames(path, limit=None):
 
 def raw_model_fps(detector, tensors):
     """session.run over preprocessed tensors: the model alone (what the engine can reach)."""
-    session = detector._session  # the same session the engine uses (benchmark only)
-    names, feed = detector._output_names, detector._input_name
+    session = detector.session  # the same session the engine uses
+    feed = session.get_inputs()[0].name
+    names = [next(o.name for o in session.get_outputs() if len(o.shape) in (2, 3))]
     start = time.perf_counter()
     for tensor in tensors:
         session.run(names, {feed: tensor})

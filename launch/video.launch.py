@@ -19,7 +19,7 @@ ros2 launch stream_infer video.launch.py [source:=clip.mp4|rtsp://...] [loop:=tr
     [enforce_fps:=true] [model:=x.onnx] [confidence:=0.3] [namespace:=ns] [params_file:=my.yaml]
 """
 
-from stream_infer.defaults import bundled_clip_path
+from stream_infer.bundled import bundled_clip_path
 from stream_infer.ros.launch_support import launch_description, node_action
 
 ARGUMENTS = {

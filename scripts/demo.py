@@ -42,8 +42,8 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import String
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
-from stream_infer.defaults import bundled_clip_path
-from stream_infer.ros.node import spin_until_shutdown
+from stream_infer.bundled import bundled_clip_path
+from stream_infer.ros.main import spin_until_shutdown
 
 NS = '/demo'
 RELIABLE = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)

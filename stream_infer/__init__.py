@@ -12,18 +12,29 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""stream_infer: camera streams to tracked object detections, with or without ROS 2."""
+"""
+stream_infer: camera streams to tracked object detections, with or without ROS 2.
+
+Read top-down: options (every tunable, defined once) -> sources (frames in) -> detection
+(frame -> Detections) -> tracking (ByteTrack ids) -> pipeline (one run's threads) -> stream
+(the InferenceStream users hold) -> results, predictions, annotate, sinks (what goes out);
+cli.py and ros/ are the two front ends.
+"""
 
 __version__ = '0.1.0'
 
-# The public API, imported on first use so that `import stream_infer.defaults` (or the ROS
+# The public API, imported on first use so that `import stream_infer.options` (or the ROS
 # layer's parameter tables) does not pay for onnxruntime, OpenCV and supervision.
 _EXPORTS = {
     'InferenceStream': 'stream_infer.stream',
-    'StreamResult': 'stream_infer.stream',
-    'Detector': 'stream_infer.detector',
-    'PostprocessOptions': 'stream_infer.detector',
-    'TrackerOptions': 'stream_infer.tracking',
+    'StreamResult': 'stream_infer.results',
+    'StopReason': 'stream_infer.pipeline',
+    'Detector': 'stream_infer.detection',
+    'PostprocessOptions': 'stream_infer.options',
+    'TrackerOptions': 'stream_infer.options',
+    'ReconnectPolicy': 'stream_infer.options',
+    'SourceState': 'stream_infer.sources',
+    'StreamInferError': 'stream_infer.errors',
 }
 __all__ = sorted(_EXPORTS)
 

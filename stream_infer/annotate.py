@@ -25,18 +25,15 @@ from typing import List, Optional, Sequence
 import numpy as np
 import supervision as sv
 
-from stream_infer.predictions import class_names_of
+from stream_infer.columns import class_names_of, columns
 
 
 def labels_for(detections: sv.Detections, names: Optional[Sequence[str]] = None) -> List[str]:
     """Return one label per detection: 'class score #track' (no '#' part when untracked)."""
-    n = len(detections)
-    if n == 0:
+    if len(detections) == 0:
         return []
-    scores = (np.ones(n) if detections.confidence is None
-              else np.asarray(detections.confidence, dtype=np.float64)).tolist()
-    tracks = ([-1] * n if detections.tracker_id is None
-              else np.asarray(detections.tracker_id).astype(int).tolist())
+    cols = columns(detections)
+    scores, tracks = cols.confidence.tolist(), cols.tracker_id.tolist()
     return [f'{name} {score:.2f}' + (f' #{track}' if track >= 0 else '')
             for name, score, track in zip(class_names_of(detections, names), scores, tracks)]
 
@@ -47,6 +44,13 @@ class FrameAnnotator:
 
     traces keep the last trace_length centre points of each track (state across frames: call
     reset() when the stream restarts). Thread-safe: one lock around the drawing.
+
+        >>> import numpy as np, supervision as sv
+        >>> frame = np.zeros((64, 64, 3), np.uint8)
+        >>> boxes = sv.Detections(xyxy=np.array([[8., 8., 40., 40.]]), class_id=np.array([0]))
+        >>> drawn = FrameAnnotator(class_names=['person']).annotate(frame, boxes)
+        >>> bool(drawn.any()), bool(frame.any())
+        (True, False)
     """
 
     def __init__(self, traces: bool = True, trace_length: int = 30, labels: bool = True,
@@ -78,9 +82,9 @@ class FrameAnnotator:
                     self._trace.annotate(scene, _tracked(detections))
                 return scene
             dets = detections
-            if dets.class_id is None:
+            if dets.class_id is None:  # the annotators colour by class
                 dets = dets[np.arange(len(dets))]
-                dets.class_id = np.zeros(len(dets), dtype=int)
+                dets.class_id = columns(dets).class_id
             if self.traces and dets.tracker_id is not None:
                 scene = self._trace.annotate(scene, _tracked(dets))
             scene = self._boxes.annotate(scene, dets)

@@ -22,24 +22,60 @@ stream ended on an error, 2 bad arguments, source or model, 130 interrupted (Ctr
 
 import argparse
 from collections import Counter
-import json
 import logging
 import os
-from pathlib import Path
 import sys
 import time
 from typing import Any, List, Optional, TextIO
 
-import cv2
-
 from stream_infer.annotate import FrameAnnotator
 from stream_infer.errors import StreamInferError
+from stream_infer.options import (
+    describe_accepted, ModelOptions, option_fields, PostprocessOptions, ReconnectPolicy,
+    SourceOptions, TrackerOptions)
+from stream_infer.results import StreamResult
+from stream_infer.sinks import JsonLinesSink, VideoSink
 from stream_infer.sources import redact
-from stream_infer.stream import InferenceStream, StreamResult
+from stream_infer.stream import InferenceStream
 
 PROG = 'stream-infer'
-VIDEO_CODECS = {'.mp4': 'mp4v', '.m4v': 'mp4v', '.mov': 'mp4v', '.avi': 'MJPG', '.mkv': 'MJPG'}
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+# Flags whose spelling differs from the option's name (the rest are --option-name).
+FLAG_NAMES = {'iou_threshold': '--iou', 'class_agnostic': '--agnostic',
+              'frame_rate': '--track-frame-rate', 'initial_delay': '--reconnect-delay',
+              'max_delay': '--reconnect-max-delay', 'max_attempts': '--reconnect-attempts'}
+# The option classes the CLI exposes, each as a flag group.
+OPTION_GROUPS = (('model', ModelOptions), ('detections', PostprocessOptions),
+                 ('tracking', TrackerOptions), ('source', SourceOptions),
+                 ('reconnect (cameras and network streams)', ReconnectPolicy))
+
+
+def add_option_flags(group: argparse._ArgumentGroup, cls: type) -> None:
+    """One flag per option of cls, with its help, default and type taken from the option."""
+    for name, f in option_fields(cls).items():
+        meta = f.metadata
+        flag = FLAG_NAMES.get(name, '--' + name.replace('_', '-'))
+        text = meta['help']
+        if meta['kind'] is bool:
+            group.add_argument(flag, dest=name, action='store_true', default=f.default,
+                               help=text)
+        elif meta['kind'] is tuple:
+            group.add_argument(flag, dest=name, nargs='+', default=f.default,
+                               metavar=name.rstrip('s').upper(), help=text)
+        else:
+            kind = meta['kind']
+            shown = '' if f.default is None else f' ({f.default})'
+            group.add_argument(flag, dest=name, type=kind, default=f.default,
+                               metavar=name.split('_')[-1].upper(),
+                               help=f'{text}{shown}; {describe_accepted(f)}'
+                               if meta['bounds'] or meta['choices'] else f'{text}{shown}')
+
+
+def option_values(args: argparse.Namespace, cls: type) -> dict:
+    """Return the values the parsed flags give the options of cls."""
+    return {name: getattr(args, name) for name in option_fields(cls)}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,32 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
         'stream-infer rtsp://user:pass@cam/stream --classes person car')
     parser.add_argument('source', help="camera index (0) or 'webcam', video file, image "
                         'file, or rtsp/http(s) URL')
-    model = parser.add_argument_group('model')
-    model.add_argument('--model', default=None,
-                       help='ONNX model file (default: the bundled COCO-80 CenterNet model)')
-    model.add_argument('--labels', default=None, help='class names file (default: from the '
-                       'model metadata)')
-    model.add_argument('--providers', nargs='+', default=['CPUExecutionProvider'],
-                       metavar='PROVIDER', help='ONNX Runtime execution providers in order of '
-                       'preference (e.g. cuda cpu)')
-    model.add_argument('--threads', type=int, default=None,
-                       help='ONNX Runtime intra-op threads (default: its own choice)')
-    post = parser.add_argument_group('detections')
-    post.add_argument('--confidence', type=float, default=0.3, help='minimum score (0.3)')
-    post.add_argument('--iou', type=float, default=0.45, help='NMS IoU threshold (0.45)')
-    post.add_argument('--agnostic', action='store_true', help='class-agnostic NMS')
-    post.add_argument('--max-candidates', type=int, default=300,
-                      help='top-k boxes before NMS (300)')
-    post.add_argument('--max-detections', type=int, default=100,
-                      help='most detections per frame (100)')
-    post.add_argument('--classes', nargs='+', default=None, metavar='CLASS',
-                      help='keep only these classes: names or indices (e.g. person 2)')
-    post.add_argument('--no-track', action='store_true', help='no ByteTrack tracking')
-    src = parser.add_argument_group('source')
-    src.add_argument('--enforce-fps', action='store_true', help='play video files in real '
-                     'time, dropping frames the model cannot keep up with')
-    src.add_argument('--loop', action='store_true', help='restart video files at the end')
-    src.add_argument('--max-frames', type=int, default=None, help='stop after N frames')
+    parser.add_argument('--model', default=None,
+                        help='ONNX model file (default: the bundled COCO-80 CenterNet model)')
+    for title, cls in OPTION_GROUPS:
+        add_option_flags(parser.add_argument_group(title), cls)
+    parser.add_argument('--no-track', action='store_true', help='no ByteTrack tracking')
+    parser.add_argument('--max-frames', type=int, default=None, help='stop after N frames')
     out = parser.add_argument_group('output')
     out.add_argument('--json', metavar='PATH|-', default=None,
                      help="JSON Lines, one object per processed frame ('-' = stdout)")
@@ -96,41 +112,6 @@ def _classes(values: Optional[List[str]]) -> Optional[list]:
             if part:
                 out.append(int(part) if part.isdigit() else part)
     return out or None
-
-
-class VideoOutput:
-    """Annotated frames to a video file, opened on the first frame (its size)."""
-
-    def __init__(self, path: str, fps: Optional[float], annotator: FrameAnnotator) -> None:
-        self.path = Path(path)
-        suffix = self.path.suffix.lower()
-        if suffix not in VIDEO_CODECS:
-            raise ValueError(f'--output {path}: unsupported video type {suffix or "(none)"!r}; '
-                             f'accepted: {", ".join(sorted(VIDEO_CODECS))}')
-        if not self.path.parent.is_dir():
-            raise ValueError(f'--output {path}: directory {self.path.parent} does not exist')
-        self.fourcc = cv2.VideoWriter_fourcc(*VIDEO_CODECS[suffix])
-        self.fps = fps or 10.0
-        self.annotator = annotator
-        self.writer: Optional[cv2.VideoWriter] = None
-        self.error = ''
-        self.frames = 0
-
-    def write(self, result: StreamResult) -> bool:
-        image = self.annotator.annotate(result.frame.image, result.detections)
-        if self.writer is None:
-            height, width = image.shape[:2]
-            self.writer = cv2.VideoWriter(str(self.path), self.fourcc, self.fps, (width, height))
-            if not self.writer.isOpened():
-                self.error = f'cannot write video {self.path} ({width}x{height})'
-                return False
-        self.writer.write(image)
-        self.frames += 1
-        return True
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.release()
 
 
 class Progress:
@@ -227,14 +208,18 @@ def main(argv: Optional[List[str]] = None) -> int:
                         format=f'{PROG}: %(levelname)s: %(message)s', stream=sys.stderr)
     if args.max_frames is not None and args.max_frames < 1:
         return _error(f'--max-frames must be >= 1, got {args.max_frames}')
+    post = option_values(args, PostprocessOptions)
+    post['classes'] = _classes(post['classes'])
+    model = option_values(args, ModelOptions)
     try:
+        ModelOptions(**model)  # one line naming a bad --layout or --threads
         stream = InferenceStream(
-            args.source, args.model, confidence=args.confidence, iou_threshold=args.iou,
-            class_agnostic=args.agnostic, max_candidates=args.max_candidates,
-            max_detections=args.max_detections, classes=_classes(args.classes),
-            track=not args.no_track, enforce_fps=args.enforce_fps, loop=args.loop,
-            max_frames=args.max_frames, providers=args.providers, threads=args.threads,
-            labels=args.labels)
+            args.source, args.model, **post, track=not args.no_track,
+            tracker_options=option_values(args, TrackerOptions),
+            **option_values(args, SourceOptions), max_frames=args.max_frames,
+            reconnect=ReconnectPolicy(**option_values(args, ReconnectPolicy)),
+            providers=model['providers'], threads=model['threads'], labels=model['labels'],
+            detector_kwargs={'layout': model['layout']})
     except (StreamInferError, ValueError, OSError) as exc:
         return _error(exc)
     try:
@@ -244,19 +229,17 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 def _run(stream: InferenceStream, args: argparse.Namespace) -> int:
-    json_out: Optional[TextIO] = None
-    video: Optional[VideoOutput] = None
+    json_out: Optional[JsonLinesSink] = None
+    video: Optional[VideoSink] = None
     try:
         if args.output:
-            video = VideoOutput(args.output, stream.source.fps,
-                                FrameAnnotator(class_names=stream.class_names))
-        if args.json == '-':
-            json_out = sys.stdout
-        elif args.json:
-            json_out = open(args.json, 'w', encoding='utf-8')
+            video = VideoSink(args.output, stream.source.fps,
+                              FrameAnnotator(class_names=stream.class_names))
+        if args.json:
+            json_out = JsonLinesSink(sys.stdout if args.json == '-' else args.json)
     except (ValueError, OSError) as exc:
         return _error(exc)
-    report = sys.stderr if json_out is sys.stdout else sys.stdout
+    report = sys.stderr if args.json == '-' else sys.stdout
     summary = Summary()
     show_progress = not args.quiet and stream.source.kind != 'image'
     progress = Progress(stream, None if args.loop else stream.source.frame_count, sys.stderr)
@@ -264,7 +247,7 @@ def _run(stream: InferenceStream, args: argparse.Namespace) -> int:
     def on_result(result: StreamResult) -> None:
         summary.add(result)
         if json_out is not None:
-            json_out.write(json.dumps(result.predictions) + '\n')
+            json_out(result)
         if video is not None and not video.write(result):
             stream.stop()
         if show_progress:
@@ -280,9 +263,7 @@ def _run(stream: InferenceStream, args: argparse.Namespace) -> int:
         code = EXIT_INTERRUPTED
     finally:
         if json_out is not None:
-            json_out.flush()
-            if json_out is not sys.stdout:
-                json_out.close()
+            json_out.close()
         if video is not None:
             video.close()
         if show_progress:
@@ -299,7 +280,7 @@ def _run(stream: InferenceStream, args: argparse.Namespace) -> int:
             print(line, file=report)
         if video is not None:
             print(f'annotated video: {video.path} ({video.frames} frames)', file=report)
-        if args.json and json_out is not sys.stdout:
+        if args.json and args.json != '-':
             print(f'json lines: {os.fspath(args.json)}', file=report)
     return code
 

@@ -12,7 +12,15 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Errors raised by stream_infer; each message names what was wrong and what is accepted."""
+"""
+Errors raised by stream_infer; each message names what was wrong and what is accepted.
+
+Catch StreamInferError for all of them:
+
+    >>> from stream_infer.errors import ConfigurationError, StreamInferError
+    >>> issubclass(ConfigurationError, StreamInferError)
+    True
+"""
 
 
 class StreamInferError(Exception):
@@ -25,3 +33,14 @@ class ModelError(StreamInferError, ValueError):
 
 class SourceError(StreamInferError, OSError):
     """A frame source could not be opened or read."""
+
+
+class ConfigurationError(StreamInferError, ValueError):
+    """An option has a value it does not accept (the message says which values it does)."""
+
+
+class UsageError(StreamInferError, RuntimeError):
+    """An API call that is not possible now (e.g. start() while running, put_frame on a file)."""
+
+
+__all__ = ['ConfigurationError', 'ModelError', 'SourceError', 'StreamInferError', 'UsageError']

@@ -33,7 +33,16 @@ class SlotClosed(Exception):
 
 
 class LatestSlot(Generic[T]):
-    """A thread-safe single-slot buffer with drop counting, finish (drain) and close (discard)."""
+    """
+    A thread-safe single-slot buffer with drop counting, finish (drain) and close (discard).
+
+        >>> slot = LatestSlot()
+        >>> slot.put('frame 1'); slot.put('frame 2')   # the newer one replaces the waiting one
+        True
+        True
+        >>> slot.take(), slot.dropped
+        ('frame 2', 1)
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()

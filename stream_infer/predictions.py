@@ -19,47 +19,29 @@ Roboflow-style prediction dicts from sv.Detections (what on_prediction and --jso
 'tracker_id'}], 'image': {'width', 'height'}, 'frame_id', 'timestamp', ...} with x, y the box
 centre in original-image pixels; tracker_id is None when the detection is on no track.
 Columns are computed with numpy and converted once (tolist), then zipped into dicts.
+
+    >>> import numpy as np, supervision as sv
+    >>> detections = sv.Detections(xyxy=np.array([[10., 20., 30., 60.]]), class_id=np.array([0]))
+    >>> predictions_list(detections, ['person'])[0]['class'], predictions_list(detections)[0]['y']
+    ('person', 40.0)
 """
 
 from typing import Any, Dict, Mapping, Optional, Sequence
 
-import numpy as np
 import supervision as sv
 
-
-def class_names_of(detections: sv.Detections,
-                   names: Optional[Sequence[str]] = None) -> list:
-    """Per-detection class names: data['class_name'], else names[class_id], else the id."""
-    n = len(detections)
-    data = getattr(detections, 'data', None) or {}
-    if 'class_name' in data and len(data['class_name']) == n:
-        return [str(name) for name in np.asarray(data['class_name']).tolist()]
-    ids = (np.zeros(n, dtype=int) if detections.class_id is None
-           else np.asarray(detections.class_id).astype(int))
-    if names:
-        count = len(names)
-        return [str(names[i]) if 0 <= i < count else str(i) for i in ids.tolist()]
-    return [str(i) for i in ids.tolist()]
+from stream_infer.columns import class_names_of, columns
 
 
 def predictions_list(detections: sv.Detections,
                      names: Optional[Sequence[str]] = None) -> list:
     """Return the 'predictions' list: one dict per detection, in detection order."""
-    n = len(detections)
-    if n == 0:
+    if len(detections) == 0:
         return []
-    xyxy = np.asarray(detections.xyxy, dtype=np.float64).reshape(n, 4)
+    xyxy, confidence, class_id, tracker_id = columns(detections)
     centre = (xyxy[:, :2] + xyxy[:, 2:]) / 2.0
     size = xyxy[:, 2:] - xyxy[:, :2]
-    confidence = (np.ones(n) if detections.confidence is None
-                  else np.asarray(detections.confidence, dtype=np.float64))
-    class_id = (np.zeros(n, dtype=int) if detections.class_id is None
-                else np.asarray(detections.class_id).astype(int))
-    if detections.tracker_id is None:
-        tracker = [None] * n
-    else:
-        tracker = [t if t >= 0 else None
-                   for t in np.asarray(detections.tracker_id).astype(int).tolist()]
+    tracker = [t if t >= 0 else None for t in tracker_id.tolist()]
     return [
         {'x': x, 'y': y, 'width': w, 'height': h, 'confidence': c, 'class': name,
          'class_id': k, 'tracker_id': t}

@@ -17,7 +17,16 @@ Engine statistics: counters, rates and latency percentiles, recorded cheaply, re
 
 The engine's threads record into a StatsRecorder under one short lock; stats() returns a frozen
 Stats dataclass (nested dataclasses flatten to ROS diagnostics key/values), safe to read from
-any thread.
+any thread. Drops are not recorded here: the slot and the source count them, the stream adds
+them into the snapshot.
+
+    >>> recorder = StatsRecorder()
+    >>> recorder.frame_in(); recorder.processed({'infer': 20.0}, age_ms=35.0)
+    >>> stats = recorder.snapshot(frames_dropped=2)
+    >>> stats.frames_in, stats.frames_processed, stats.frames_dropped
+    (1, 1, 2)
+    >>> stats.latency_ms['infer'].p50
+    20.0
 """
 
 from collections import deque
@@ -121,8 +130,7 @@ class StatsRecorder:
         with self._lock:
             self._started = time.monotonic()
             self._stopped: Optional[float] = None
-            self._counts = {'in': 0, 'processed': 0, 'dropped': 0, 'errors': 0,
-                            'callback_errors': 0}
+            self._counts = {'in': 0, 'processed': 0, 'errors': 0, 'callback_errors': 0}
             self._in_events: Deque[float] = deque()
             self._out_events: Deque[float] = deque()
             self._stages = {stage: _Ring() for stage in STAGES}
@@ -154,7 +162,7 @@ class StatsRecorder:
             self._stopped = time.monotonic()
 
     def snapshot(self, **extra) -> Stats:
-        """Return a frozen Stats; extra sets the fields the recorder does not own."""
+        """Return a frozen Stats; extra sets the fields the recorder does not own (drops...)."""
         now = time.monotonic()
         with self._lock:
             end = self._stopped or now
@@ -165,10 +173,8 @@ class StatsRecorder:
             processed_fps = _rate(self._out_events, now) if running else 0.0
             latency = {stage: ring.summary() for stage, ring in self._stages.items()}
             age = self._age.summary()
-        extra_dropped = extra.pop('source_skipped', 0)
         return Stats(
-            frames_in=counts['in'], frames_processed=counts['processed'],
-            frames_dropped=counts['dropped'] + extra_dropped, errors=counts['errors'],
+            frames_in=counts['in'], frames_processed=counts['processed'], errors=counts['errors'],
             callback_errors=counts['callback_errors'], input_fps=input_fps,
             processed_fps=processed_fps, mean_processed_fps=counts['processed'] / elapsed,
             elapsed_s=elapsed, latency_ms=latency, age_ms=age, **extra)

@@ -27,7 +27,7 @@ in the input by exact equality (computed the same way, in float32). Detections t
 confirmed track took this frame get tracker_id -1 ("none"); none is ever dropped or reordered.
 """
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict
 from typing import Any, Dict, List, Optional
 import warnings
 
@@ -36,40 +36,8 @@ import supervision as sv
 from supervision.tracker.byte_tracker.kalman_filter import KalmanFilter
 from supervision.tracker.byte_tracker.single_object_track import STrack
 
-from stream_infer.validation import check_counts, check_fractions
-
-NO_TRACK = -1
-
-
-@dataclass(frozen=True)
-class TrackerOptions:
-    """ByteTrack parameters (the names sv.ByteTrack uses); see README 'Tracking'."""
-
-    track_activation_threshold: float = 0.25
-    lost_track_buffer: int = 30
-    minimum_matching_threshold: float = 0.8
-    frame_rate: float = 30.0
-    minimum_consecutive_frames: int = 1
-
-    def __post_init__(self) -> None:
-        check_fractions(self, ('track_activation_threshold', 'minimum_matching_threshold'))
-        check_counts(self, ('lost_track_buffer', 'minimum_consecutive_frames'))
-        if isinstance(self.frame_rate, bool) or not isinstance(self.frame_rate, (int, float)) \
-                or not self.frame_rate > 0:
-            raise ValueError(f'frame_rate must be a number > 0, got {self.frame_rate!r}')
-
-    @classmethod
-    def from_kwargs(cls, base: Optional['TrackerOptions'] = None,
-                    **params: Any) -> 'TrackerOptions':
-        """Build options from keyword arguments, naming the accepted ones for unknown keys."""
-        names = [f.name for f in fields(cls)]
-        unknown = sorted(set(params) - set(names))
-        if unknown:
-            raise ValueError(f'unknown tracker option(s) {unknown}; accepted: {names}')
-        return replace(base or cls(), **params)
-
-    def as_dict(self) -> Dict[str, Any]:
-        return asdict(self)
+from stream_infer.columns import columns, NO_TRACK
+from stream_infer.options import TrackerOptions, updated
 
 
 class _MeasurementLog(KalmanFilter):
@@ -110,15 +78,22 @@ class Tracker:
     """
     ByteTrack over sv.Detections: update() returns all input rows, in order, with tracker_id.
 
-    Not thread-safe by itself: the engine calls it from its inference thread only, and swaps
+    Not thread-safe by itself: the engine calls it from its delivery thread only, and swaps
     in a new Tracker to change parameters or reset.
+
+        >>> import numpy as np, supervision as sv
+        >>> tracker = Tracker(minimum_consecutive_frames=1)
+        >>> boxes = sv.Detections(xyxy=np.array([[10., 10., 50., 90.]]),
+        ...                       confidence=np.array([0.9]))
+        >>> [tracker.update(boxes).tracker_id.tolist() for _ in range(2)]
+        [[1], [1]]
     """
 
     def __init__(self, options: Optional[TrackerOptions] = None, **params: Any) -> None:
-        self.options = TrackerOptions.from_kwargs(options, **params)
+        self.options = updated(options or TrackerOptions(), **params)
         with warnings.catch_warnings():  # 0.30 announces the move to `trackers` (see top)
             warnings.simplefilter('ignore')
-            self._byte_track = sv.ByteTrack(**self.options.as_dict())
+            self._byte_track = sv.ByteTrack(**asdict(self.options))
         self._log = _MeasurementLog()
         self._byte_track.kalman_filter = self._log
         self.track_ids_seen: set = set()
@@ -133,9 +108,7 @@ class Tracker:
         """Return detections (same rows and order) with tracker_id: the track id, or -1."""
         n = len(detections)
         tracker_ids = np.full(n, NO_TRACK, dtype=int)
-        xyxy = np.asarray(detections.xyxy, dtype=np.float64).reshape(-1, 4)
-        scores = (np.ones(n) if detections.confidence is None
-                  else np.asarray(detections.confidence, dtype=np.float64).reshape(-1))
+        xyxy, scores, _, _ = columns(detections)
         self._log.by_state.clear()
         tracks = self._byte_track.update_with_tensors(
             np.hstack([xyxy, scores[:, None]]) if n else np.empty((0, 5)))

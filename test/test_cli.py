@@ -23,7 +23,7 @@ import sys
 import cv2
 import pytest
 
-from stream_infer.defaults import bundled_clip_path
+from stream_infer.bundled import bundled_clip_path
 
 ROOT = Path(__file__).resolve().parent.parent
 

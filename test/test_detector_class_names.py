@@ -19,8 +19,8 @@ import logging
 import numpy as np
 import pytest
 
-from stream_infer.class_names import ClassNames, load_labels, names_from_metadata
-from stream_infer.detector import Detector
+from stream_infer.detection import Detector
+from stream_infer.detection.class_names import ClassNames, load_labels, names_from_metadata
 from stream_infer.errors import ModelError
 
 

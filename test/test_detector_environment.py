@@ -31,14 +31,14 @@ import numpy as np
 from onnx_graphs import constant_output_model
 import pytest
 
-from stream_infer.detector import Detector
+from stream_infer.detection import Detector
 from stream_infer.errors import ModelError
 
 REPO = Path(__file__).resolve().parent.parent
 DETECT_SCRIPT = r"""
 import json, sys
 import cv2
-from stream_infer.detector import Detector
+from stream_infer.detection import Detector
 from stream_infer.errors import ModelError
 detector = Detector(threads=1)
 dets = detector(cv2.imread(sys.argv[1])).detections
@@ -140,7 +140,7 @@ def test_provider_sequences_of_every_shape(small_model):
 def test_provider_with_options_and_threads(small_model):
     detector = Detector(small_model, providers=[('CPUExecutionProvider', {})], threads=2)
     assert detector.provider == 'CPUExecutionProvider'
-    assert detector._session.get_session_options().intra_op_num_threads == 2
+    assert detector.session.get_session_options().intra_op_num_threads == 2
 
 
 def test_warm_up_runs_at_load_only_when_asked(small_model, caplog):

@@ -19,8 +19,8 @@ from onnx import helper, numpy_helper, TensorProto
 from onnx_graphs import broadcast_anchor_model, constant_output_model, save_model
 import pytest
 
-from stream_infer.defaults import bundled_model_path
-from stream_infer.detector import Detector
+from stream_infer.bundled import bundled_model_path
+from stream_infer.detection import Detector
 from stream_infer.errors import ModelError
 
 

@@ -26,9 +26,10 @@ from onnx_graphs import (broadcast_anchor_model, channel_mean_model, constant_ou
                          shape_echo_model, yolov5_output, yolov8_output)
 import pytest
 
-from stream_infer.detector import Detector, PostprocessOptions
+from stream_infer.detection import Detector
+from stream_infer.detection.output_decoding import detect_layout, grid_cells
 from stream_infer.errors import ModelError
-from stream_infer.layouts import detect_layout, grid_cells
+from stream_infer.options import PostprocessOptions
 
 COCO_LIKE_NAMES = "{0: 'person', 1: 'bicycle', 2: 'car'}"
 ALL = PostprocessOptions(confidence=1e-3, max_detections=300)

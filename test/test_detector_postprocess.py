@@ -28,9 +28,11 @@ from onnx_graphs import constant_output_model, yolov8_output
 import pytest
 import supervision as sv
 
-from stream_infer.detector import Detector, PostprocessOptions
-from stream_infer.layouts import Candidates, decode, OutputLayout
-from stream_infer.postprocess import MATRIX_NMS_LIMIT, nms, select, select_indices, top_k
+from stream_infer.detection import Detector
+from stream_infer.detection.candidates import Candidates, top_k
+from stream_infer.detection.nms import MATRIX_NMS_LIMIT, nms, select, select_indices
+from stream_infer.detection.output_decoding import decode, OutputLayout
+from stream_infer.options import PostprocessOptions
 
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -144,8 +146,8 @@ def test_callable_model_detector_matches_reference(data, opts):
     # The whole Detector.run path: threshold, filter, top-k, NMS, max detections, clipping.
     xyxy, scores, classes = data
     rows = np.column_stack([xyxy, scores, classes]).astype(np.float32)
-    detector = Detector(lambda frame: rows, labels=['a', 'b', 'c'], options=opts)
-    dets = detector(np.zeros((80, 90, 3), np.uint8)).detections
+    detector = Detector(lambda frame: rows, labels=['a', 'b', 'c'])
+    dets = detector(np.zeros((80, 90, 3), np.uint8), opts).detections
     expected = reference_select(xyxy, scores, classes, opts)
     clipped = np.clip(xyxy[expected], 0, [90, 80, 90, 80]).reshape(-1, 4)
     visible = (clipped[:, 2] > clipped[:, 0]) & (clipped[:, 3] > clipped[:, 1])
@@ -248,9 +250,9 @@ def test_max_candidates_and_max_detections_on_an_onnx_model(tmp_path):
     # The class filter acts before top-k: the 3 best cups, not the cups among the 3 best.
     three = detector(frame, dataclasses.replace(base, classes=cups, max_candidates=3))
     np.testing.assert_allclose(three.detections.confidence, scores[[1, 4, 7]])
-    # Options assigned to the detector are used when run() gets none.
-    detector.options = dataclasses.replace(base, max_detections=2)
-    assert len(detector(frame).detections) == 2
+    # The detector owns no thresholds: without options, run() uses the defaults, every time.
+    assert len(detector(frame, dataclasses.replace(base, max_detections=2)).detections) == 2
+    assert len(detector(frame).detections) == n
 
 
 def test_callable_returning_supervision_detections_keeps_its_names():
@@ -304,4 +306,4 @@ def test_postprocess_options_are_immutable_and_normalised():
         opts.confidence = 0.9
     detector = Detector(lambda frame: np.zeros((0, 6)))
     with pytest.raises(TypeError, match='PostprocessOptions'):
-        detector.options = {'confidence': 0.5}
+        detector(np.zeros((8, 8, 3), np.uint8), {'confidence': 0.5})

@@ -21,8 +21,8 @@ from hypothesis import assume, given, settings, strategies as st
 import numpy as np
 import pytest
 
-from stream_infer.model_input import metadata_preprocess_hints
-from stream_infer.preprocess import Geometry, InputSpec, letterbox_layout, Preprocessor
+from stream_infer.detection.model_input import metadata_preprocess_hints
+from stream_infer.detection.preprocess import Geometry, InputSpec, letterbox_layout, Preprocessor
 
 
 def ultralytics_letterbox(frame_hw, input_hw):

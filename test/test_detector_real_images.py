@@ -25,8 +25,9 @@ import cv2
 import numpy as np
 import pytest
 
-from stream_infer.defaults import bundled_clip_path
-from stream_infer.detector import Detector, PostprocessOptions
+from stream_infer.bundled import bundled_clip_path
+from stream_infer.detection import Detector
+from stream_infer.options import PostprocessOptions
 
 DATA = Path(__file__).resolve().parent / 'data'
 

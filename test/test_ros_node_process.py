@@ -27,7 +27,7 @@ from ros_harness import RELIABLE_QOS, RosHarness, wait_for
 from std_msgs.msg import String
 from vision_msgs.msg import Detection2DArray
 
-from stream_infer.defaults import bundled_clip_path
+from stream_infer.bundled import bundled_clip_path
 
 ROOT = Path(__file__).resolve().parent.parent
 # The node's ~/stream_events: reliable, transient local, depth 10 (late joiners get them all).

@@ -22,11 +22,14 @@ from helpers.frame_codes import read_index, stamp_index, write_video
 import numpy as np
 import pytest
 
-from stream_infer.defaults import bundled_clip_path
+from stream_infer.bundled import bundled_clip_path
 from stream_infer.errors import SourceError
 from stream_infer.sources import (
-    as_bgr, CaptureSource, CONNECTED, ENDED, FAILED, ImageSource, IteratorSource, open_source,
-    PushSource, ReconnectPolicy, redact, STOPPED, VideoFileSource)
+    as_bgr, CaptureSource, ImageSource, IteratorSource, open_source, PushSource,
+    ReconnectPolicy, redact, SourceState, VideoFileSource)
+
+CONNECTED, ENDED, FAILED, STOPPED = (SourceState.CONNECTED, SourceState.ENDED,
+                                     SourceState.FAILED, SourceState.STOPPED)
 
 
 def read_all(source, limit=10000):

@@ -26,10 +26,11 @@ from helpers.frame_codes import read_index, stamp_index, write_video
 import numpy as np
 import pytest
 
-from stream_infer.defaults import bundled_clip_path
-from stream_infer.detector import Detector
+from stream_infer.bundled import bundled_clip_path
+from stream_infer.detection import Detector
 from stream_infer.errors import SourceError
-from stream_infer.stream import InferenceStream, StreamResult
+from stream_infer.results import StreamResult
+from stream_infer.stream import InferenceStream
 
 
 def index_model(delay: float = 0.0):

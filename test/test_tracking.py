@@ -24,7 +24,8 @@ import numpy as np
 import pytest
 import supervision as sv
 
-from stream_infer.tracking import _measurements, NO_TRACK, Tracker, TrackerOptions
+from stream_infer.options import TrackerOptions
+from stream_infer.tracking import _measurements, NO_TRACK, Tracker
 
 
 def scene(frame: int, objects, rng, extra=()) -> sv.Detections:

@@ -22,14 +22,15 @@ was compiled against numpy 1 and breaks under numpy 2).
 
 from typing import Optional, Sequence
 
-from builtin_interfaces.msg import Time
 import cv2
 import numpy as np
+from rclpy.time import Time
 from sensor_msgs.msg import CompressedImage, Image
 import supervision as sv
 from vision_msgs.msg import (
     Detection2D, Detection2DArray, LabelInfo, ObjectHypothesisWithPose, VisionClass)
 
+from stream_infer.columns import columns
 from stream_infer.errors import StreamInferError
 
 # encoding -> (channels, cv2 conversion to BGR or None when already BGR)
@@ -47,7 +48,6 @@ _ENCODINGS = {
     'yuyv': (2, cv2.COLOR_YUV2BGR_YUY2),
 }
 SUPPORTED_ENCODINGS = tuple(_ENCODINGS)
-CLASS_ID_FORMATS = ('index', 'name')
 
 
 class ImageConversionError(StreamInferError, ValueError):
@@ -111,13 +111,10 @@ def image_to_bgr_cv_bridge(bridge, msg: Image) -> np.ndarray:
         raise ImageConversionError(f'cv_bridge could not convert the image: {exc}') from exc
 
 
-def stamp_from_seconds(t: float) -> Time:
-    """Convert wall-clock seconds (a capture time) to builtin_interfaces/Time."""
-    sec = int(t)
-    nanosec = int(round((t - sec) * 1e9))
-    if nanosec >= 1000000000:
-        sec, nanosec = sec + 1, nanosec - 1000000000
-    return Time(sec=sec, nanosec=nanosec)
+def stamp_from_seconds(t: float):
+    """Return builtin_interfaces/Time of wall-clock seconds (a capture time), via rclpy."""
+    whole = int(t)  # split first: t * 1e9 in one float loses the last digits of the nanoseconds
+    return Time(seconds=whole, nanoseconds=round((t - whole) * 1e9)).to_msg()
 
 
 def bgr_to_image(image: np.ndarray, header) -> Image:
@@ -146,21 +143,16 @@ def detections_to_msg(detections: sv.Detections, header, class_names: Sequence[s
     n = len(detections)
     if n == 0:
         return out
-    xyxy = np.asarray(detections.xyxy, dtype=np.float64)
+    xyxy, confidence, class_id, tracker_id = columns(detections)
     centers = ((xyxy[:, :2] + xyxy[:, 2:]) / 2.0).tolist()
     sizes = (xyxy[:, 2:] - xyxy[:, :2]).tolist()
-    scores = (np.zeros(n) if detections.confidence is None
-              else np.asarray(detections.confidence, dtype=np.float64)).tolist()
-    class_ids = (np.zeros(n, dtype=int) if detections.class_id is None
-                 else np.asarray(detections.class_id)).tolist()
+    scores = confidence.tolist()
+    class_ids = class_id.tolist()
     if class_id_format == 'name':
         labels = [class_names[c] if 0 <= c < len(class_names) else str(c) for c in class_ids]
     else:
         labels = [str(c) for c in class_ids]
-    if detections.tracker_id is None:
-        ids = [''] * n
-    else:
-        ids = [str(t) if t >= 0 else '' for t in np.asarray(detections.tracker_id).tolist()]
+    ids = [str(t) if t >= 0 else '' for t in tracker_id.tolist()]
     dets = []
     for (cx, cy), (sx, sy), score, label, track in zip(centers, sizes, scores, labels, ids):
         det = Detection2D(header=header, id=track)

@@ -15,66 +15,49 @@
 """
 The stream_infer lifecycle node: frames in, vision_msgs detections out.
 
-configure loads and warms up the model and creates the publishers; activate opens the source
-(or subscribes to the image topic) and starts the engine; deactivate stops it; cleanup releases
-the model. The engine's own threads do preprocess/predict/postprocess/track and publish from the
-inference thread; image callbacks only convert and hand the newest frame over, so parameter and
-lifecycle services stay responsive under a MultiThreadedExecutor.
+configure loads and warms up the model and creates the publishers (outputs.py); activate opens
+the source (or subscribes to the image topic) and starts the engine; deactivate stops it;
+cleanup releases the model. The engine's own threads do preprocess/predict/postprocess/track
+and publish from the delivery thread; image callbacks only convert and hand the newest frame
+over, so parameter and lifecycle services stay responsive under a MultiThreadedExecutor. The
+process around it (signals, spinning) is main.py.
+
+    >>> import rclpy                                                   # doctest: +SKIP
+    >>> rclpy.init(); node = StreamInferNode()                         # doctest: +SKIP
+    >>> node.trigger_configure(); node.trigger_activate()              # doctest: +SKIP
 """
 
-import signal
 import threading
 import time
-from typing import Optional
+from typing import Any, Dict, Optional
 
-from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
-import rclpy
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.duration import Duration
 from rclpy.event_handler import SubscriptionEventCallbacks, UnsupportedEventTypeError
-from rclpy.exceptions import InvalidHandle
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_policy_name_from_kind, QoSProfile,
                        ReliabilityPolicy)
-from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CompressedImage, Image
-from std_msgs.msg import Header, String
-from vision_msgs.msg import Detection2DArray, LabelInfo
+from std_msgs.msg import Header
 
 from stream_infer.annotate import FrameAnnotator
-from stream_infer.defaults import bundled_model_path
-from stream_infer.detector import Detector
+from stream_infer.bundled import bundled_model_path
+from stream_infer.detection import Detector
 from stream_infer.errors import StreamInferError
+from stream_infer.options import (
+    ModelOptions, PostprocessOptions, ReconnectPolicy, SourceOptions, TrackerOptions)
+from stream_infer.results import StreamResult
 from stream_infer.ros import conversions
 from stream_infer.ros.diagnostics import diagnostics_msg
-from stream_infer.ros.parameters import check_change, class_filter, descriptor, PARAMS
+from stream_infer.ros.outputs import CostMeter, header_for, NodeOutputs
+from stream_infer.ros.parameters import (
+    check_change, class_filter, descriptor, NodeOptions, options_from, PARAMS)
 from stream_infer.stream import InferenceStream
 
 NODE_NAME = 'stream_infer'
-# Outputs are reliable so both reliable (rviz, rqt) and best-effort subscribers match; a short
-# history so a slow subscriber never makes latency grow.
-DETECTIONS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
-IMAGE_OUT_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
-LATCHED_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
-                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
-EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
-                        durability=DurabilityPolicy.TRANSIENT_LOCAL)
-TRACKER_PARAMS = {
-    'track_activation_threshold': 'track_activation_threshold',
-    'lost_track_buffer': 'lost_track_buffer',
-    'minimum_matching_threshold': 'minimum_matching_threshold',
-    'minimum_consecutive_frames': 'minimum_consecutive_frames',
-    'track_frame_rate': 'frame_rate',
-}
-POSTPROCESS_PARAMS = {
-    'confidence': 'confidence',
-    'iou_threshold': 'iou_threshold',
-    'class_agnostic_nms': 'class_agnostic',
-    'max_candidates': 'max_candidates',
-    'max_detections': 'max_detections',
-}
+TRACKER_PARAMS = frozenset(p.name for p in PARAMS if p.target is TrackerOptions) | {'tracking'}
+POSTPROCESS_PARAMS = frozenset(p.name for p in PARAMS if p.target is PostprocessOptions)
+ANNOTATOR_PARAMS = frozenset(('annotated_traces', 'annotated_trace_length', 'annotated_labels'))
 
 
 def image_qos(reliability: str) -> QoSProfile:
@@ -89,7 +72,7 @@ def image_qos(reliability: str) -> QoSProfile:
 class StreamInferNode(LifecycleNode):
     """Lifecycle node running the stream_infer engine; see README 'Topics' and 'Parameters'."""
 
-    def __init__(self, node_name: str = NODE_NAME, **kwargs) -> None:
+    def __init__(self, node_name: str = NODE_NAME, **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
         for p in PARAMS:
             self.declare_parameter(p.name, p.default, descriptor(p))
@@ -97,20 +80,18 @@ class StreamInferNode(LifecycleNode):
         self._lock = threading.RLock()
         self._detector: Optional[Detector] = None
         self._stream: Optional[InferenceStream] = None
+        self._outputs: Optional[NodeOutputs] = None
         self._annotator: Optional[FrameAnnotator] = None
         self._subscription = None
         self._diag_timer = None
-        self._pubs = {}
         self._images_group = MutuallyExclusiveCallbackGroup()
         self._timers_group = MutuallyExclusiveCallbackGroup()
         self._cv_bridge = conversions.load_cv_bridge()
         self._bad_images = 0
+        self._last_bad_image = ''
         self._input_lost = 0  # images DDS reports lost before they reached the subscription
         self._incompatible_publishers = 0  # publishers on the input topic whose QoS can't match
-        self._annotated_published = 0
-        # the node's own cost per frame (excluding the model): image callback, publishing
-        self._cost_ms = {'input': [0.0, 0], 'output': [0.0, 0]}
-        self._last_bad_image = ''
+        self._input_cost = CostMeter()  # the node's own cost per image in (conversion, hand-off)
         self._stream_state = 'idle'
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
@@ -118,10 +99,18 @@ class StreamInferNode(LifecycleNode):
             'image conversion: ' + ('cv_bridge' if self._cv_bridge else 'numpy (no cv_bridge)'))
 
     # ---------------------------------------------------------------- parameters
-    def _p(self, name: str):
+    def _p(self, name: str) -> Any:
         return self.get_parameter(name).value
 
+    def _options(self, changes: Optional[Dict[str, Any]] = None) -> Dict[type, Any]:
+        """Every option object from the parameters (with changes applied on top)."""
+        values = {p.name: self._p(p.name) for p in PARAMS}
+        values.update(changes or {})
+        return options_from(values)
+
     def _validate_parameters(self, params) -> SetParametersResult:
+        changes = {p.name: p.value for p in params}
+        reason = None
         for param in params:
             reason = check_change(param.name, param.value, self._state)
             if reason is None and param.name == 'classes' and self._detector is not None:
@@ -130,44 +119,53 @@ class StreamInferNode(LifecycleNode):
                 except (StreamInferError, ValueError) as exc:
                     reason = str(exc)
             if reason is not None:
-                self.get_logger().warning(f'rejected parameter change: {reason}')
-                return SetParametersResult(successful=False, reason=reason)
+                break
+        if reason is None:
+            try:
+                self._options(changes)  # rules between parameters, in parameter words
+            except StreamInferError as exc:
+                reason = str(exc)
+        if reason is not None:
+            self.get_logger().warning(f'rejected parameter change: {reason}')
+            return SetParametersResult(successful=False, reason=reason)
         return SetParametersResult(successful=True)
 
     def _apply_parameters(self, params) -> None:
         names = {p.name for p in params}
         with self._lock:
             stream = self._stream
-            if stream is not None and names & (set(POSTPROCESS_PARAMS) | {'classes'}):
+            if stream is not None and names & POSTPROCESS_PARAMS:
                 stream.update_options(**self._postprocess_kwargs())
-            if stream is not None and names & (set(TRACKER_PARAMS) | {'tracking'}):
+            if stream is not None and names & TRACKER_PARAMS:
                 stream.set_tracking(self._p('tracking'), **self._tracker_kwargs())
-            if names & {'annotated_traces', 'annotated_trace_length', 'annotated_labels'}:
+            if names & ANNOTATOR_PARAMS:
                 self._annotator = self._make_annotator()
-            if 'confidence' in names and 'label_info' in self._pubs:
+            if 'confidence' in names:
                 self._publish_label_info()
 
     def _postprocess_kwargs(self) -> dict:
-        kwargs = {field: self._p(name) for name, field in POSTPROCESS_PARAMS.items()}
+        kwargs = vars(self._options()[PostprocessOptions]).copy()
         kwargs['classes'] = (self._detector.resolve_classes(class_filter(self._p('classes')))
                              if self._detector is not None else None)
         return kwargs
 
     def _tracker_kwargs(self) -> dict:
-        return {field: self._p(name) for name, field in TRACKER_PARAMS.items()}
+        return vars(self._options()[TrackerOptions]).copy()
 
     def _make_annotator(self) -> FrameAnnotator:
-        return FrameAnnotator(traces=self._p('annotated_traces'),
-                              trace_length=self._p('annotated_trace_length'),
-                              labels=self._p('annotated_labels'))
+        node = self._options()[NodeOptions]
+        return FrameAnnotator(traces=node.annotated_traces,
+                              trace_length=node.annotated_trace_length,
+                              labels=node.annotated_labels)
 
     # ---------------------------------------------------------------- lifecycle
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         model = self._p('model') or str(bundled_model_path())
         try:
+            options = self._options()[ModelOptions]
             self._detector = Detector(
-                model, layout=self._p('layout'), providers=list(self._p('providers')),
-                threads=self._p('threads') or None, labels=self._p('labels') or None)
+                model, layout=options.layout, providers=list(options.providers),
+                threads=options.threads, labels=options.labels)
             self._detector.resolve_classes(class_filter(self._p('classes')))
         except (StreamInferError, OSError, ValueError) as exc:
             self.get_logger().error(f'configure failed: {exc}')
@@ -176,17 +174,8 @@ class StreamInferNode(LifecycleNode):
         self.get_logger().info(
             f'model {model} loaded on {self._detector.provider}, '
             f'{len(self._detector.class_names)} classes')
-        self._pubs = {
-            'detections': self.create_lifecycle_publisher(
-                Detection2DArray, 'detections', DETECTIONS_QOS),
-            'annotated': self.create_lifecycle_publisher(Image, 'annotated', IMAGE_OUT_QOS),
-            'label_info': self.create_publisher(LabelInfo, 'label_info', LATCHED_QOS),
-            'diagnostics': self.create_publisher(DiagnosticArray, '/diagnostics', 10),
-            'events': self.create_publisher(String, '~/stream_events', EVENTS_QOS),
-        }
-        if self._p('source') and self._p('publish_source_image'):
-            self._pubs['image_raw'] = self.create_lifecycle_publisher(
-                Image, 'image_raw', IMAGE_OUT_QOS)
+        self._outputs = NodeOutputs(
+            self, source_image=bool(self._p('source') and self._p('publish_source_image')))
         self._publish_label_info()
         self._annotator = self._make_annotator()
         self._state = 'inactive'
@@ -195,13 +184,13 @@ class StreamInferNode(LifecycleNode):
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         source = self._p('source')
         try:
+            options = self._options()
+            playback = options[SourceOptions]
             stream = InferenceStream(
                 source if source else None, self._detector,
-                track=self._p('tracking'), tracker_options=self._tracker_kwargs(),
-                enforce_fps=self._p('enforce_fps'), loop=self._p('loop'),
-                reconnect_delay=self._p('reconnect_delay'),
-                reconnect_max_delay=self._p('reconnect_max_delay'),
-                **self._postprocess_kwargs())
+                track=self._p('tracking'), tracker_options=options[TrackerOptions],
+                enforce_fps=playback.enforce_fps, loop=playback.loop,
+                reconnect=options[ReconnectPolicy], **self._postprocess_kwargs())
             stream.on_result(self._on_result)
             stream.on_start(lambda *_: self._event('started'))
             stream.on_stop(lambda *_: self._event('stopped'))
@@ -232,20 +221,20 @@ class StreamInferNode(LifecycleNode):
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._release()
         self._state = 'unconfigured'
-        return TransitionCallbackReturn.SUCCESS
+        return super().on_cleanup(state)
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._stop_stream()
         self._release()
         self._state = 'finalized'
-        return TransitionCallbackReturn.SUCCESS
+        return super().on_shutdown(state)
 
     def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
         self.get_logger().error('error in a transition: stopping and releasing everything')
         self._stop_stream()
         self._release()
         self._state = 'unconfigured'
-        return TransitionCallbackReturn.SUCCESS
+        return super().on_error(state)
 
     def _subscribe_images(self):
         """Subscribe to image or image/compressed, watching for QoS mismatches and losses."""
@@ -295,22 +284,14 @@ class StreamInferNode(LifecycleNode):
             stream.stop()
 
     def _release(self) -> None:
-        for name, pub in self._pubs.items():
-            if name in ('detections', 'annotated', 'image_raw'):
-                self.destroy_lifecycle_publisher(pub)
-            else:
-                self.destroy_publisher(pub)
-        self._pubs = {}
+        outputs, self._outputs = self._outputs, None
+        if outputs is not None:
+            outputs.destroy()
         if self._detector is not None:
             self._detector.close()
             self._detector = None
 
     # ---------------------------------------------------------------- inputs
-    def _add_cost(self, key: str, started: float) -> None:
-        total = self._cost_ms[key]
-        total[0] += (time.perf_counter() - started) * 1e3
-        total[1] += 1
-
     def _on_image(self, msg: Image) -> None:
         self._ingest(msg, self._image_to_bgr)
 
@@ -331,7 +312,7 @@ class StreamInferNode(LifecycleNode):
             self._count_bad_image(exc)
             return
         self._put(frame, msg.header)
-        self._add_cost('input', started)
+        self._input_cost.add(started)
 
     def _put(self, frame, header: Header) -> None:
         stream = self._stream
@@ -346,66 +327,50 @@ class StreamInferNode(LifecycleNode):
             f'skipped a bad image ({self._bad_images} so far): {exc}', throttle_duration_sec=5.0)
 
     # ---------------------------------------------------------------- outputs
-    def _header_for(self, frame) -> Header:
-        if isinstance(frame.meta, Header):
-            return frame.meta
-        return Header(stamp=conversions.stamp_from_seconds(frame.timestamp),
-                      frame_id=self._p('frame_id'))
-
-    def _on_result(self, result) -> None:
-        """Publish one prediction; runs on the engine's inference thread."""
-        started = time.perf_counter()
-        pubs = self._pubs
-        if 'detections' not in pubs:
+    def _on_result(self, result: StreamResult) -> None:
+        """Publish one prediction; runs on the engine's delivery thread."""
+        outputs, detector = self._outputs, self._detector
+        if outputs is None:
             return
-        header = self._header_for(result.frame)
-        pubs['detections'].publish(conversions.detections_to_msg(
-            result.detections, header, self._detector.class_names if self._detector else [],
-            self._p('class_id_format')))
-        annotated = pubs['annotated']
-        if annotated.get_subscription_count() > 0 and self._annotator is not None:
-            image = self._annotator.annotate(result.frame.image, result.detections)
-            annotated.publish(conversions.bgr_to_image(image, header))
-            self._annotated_published += 1
-        raw = pubs.get('image_raw')
-        if raw is not None and raw.get_subscription_count() > 0:
-            raw.publish(conversions.bgr_to_image(result.frame.image, header))
-        self._add_cost('output', started)
+        outputs.publish_result(
+            result, header_for(result.frame, self._p('frame_id')),
+            detector.class_names if detector is not None else [], self._p('class_id_format'),
+            self._annotator)
 
     def _publish_label_info(self) -> None:
-        names = self._detector.class_names if self._detector is not None else []
-        self._pubs['label_info'].publish(conversions.label_info_msg(
-            names, self._p('confidence'), Header(stamp=self.get_clock().now().to_msg())))
+        outputs = self._outputs
+        if outputs is not None:
+            outputs.publish_label_info(
+                self._detector.class_names if self._detector is not None else [],
+                self._p('confidence'))
 
     def _event(self, text: str) -> None:
         self._stream_state = text
         self.get_logger().info(f'stream {text}')
-        pub = self._pubs.get('events')
-        if pub is not None and self.context.ok():
-            try:
-                pub.publish(String(data=text))
-            except RuntimeError as exc:  # RCLError: the context went down meanwhile
-                self.get_logger().debug(f'stream event {text!r} not published: {exc}')
+        outputs = self._outputs
+        if outputs is not None:
+            outputs.publish_event(text)
 
     def _publish_diagnostics(self) -> None:
-        stream = self._stream
-        if stream is None or 'diagnostics' not in self._pubs:
+        stream, outputs = self._stream, self._outputs
+        if stream is None or outputs is None:
             return
-        self._pubs['diagnostics'].publish(diagnostics_msg(
+        outputs.diagnostics.publish(diagnostics_msg(
             self.get_fully_qualified_name(), stream.stats(), self._detector.provider,
             self._bad_images, self._last_bad_image, self.get_clock().now().to_msg(),
             warnings=([f'{self._incompatible_publishers} publisher(s) with incompatible QoS '
                        'on the input topic'] if self._incompatible_publishers else []),
             input_messages_lost=self._input_lost,
             input_incompatible_publishers=self._incompatible_publishers,
-            annotated_published=self._annotated_published,
-            **{f'node_{key}_ms': f'{total / max(count, 1):.3f}'
-               for key, (total, count) in self._cost_ms.items()}))
+            annotated_published=outputs.annotated_published,
+            node_input_ms=f'{self._input_cost.mean_ms:.3f}',
+            node_output_ms=f'{outputs.cost.mean_ms:.3f}'))
 
     def shutdown_now(self) -> None:
         """Stop the engine and release everything, whatever the state (process exit)."""
         self._stop_stream()
-        self._flush(('events', 'detections'), timeout_s=1.0)
+        if self._outputs is not None:
+            self._outputs.flush(timeout_s=1.0)
         self._release()
 
     def destroy_node(self) -> None:
@@ -413,75 +378,3 @@ class StreamInferNode(LifecycleNode):
         self._stop_stream()
         self._release()
         super().destroy_node()
-
-    def _flush(self, names, timeout_s: float) -> None:
-        """Wait (bounded) until reliable subscribers acknowledge what was published."""
-        # Without this the process can exit before DDS delivers the last messages ('stopped').
-        deadline = time.monotonic() + timeout_s
-        for name in names:
-            pub = self._pubs.get(name)
-            if pub is not None and self.context.ok():
-                remaining = max(0.0, deadline - time.monotonic())
-                if not pub.wait_for_all_acked(Duration(nanoseconds=int(remaining * 1e9))):
-                    self.get_logger().debug(f'{name}: not every subscriber acknowledged')
-
-
-def spin_until_shutdown(executor, context=None, slice_s: float = 0.2) -> None:
-    """
-    Spin in short slices until the context shuts down (signals are noticed between slices).
-
-    rclpy's executors (7.1 on Jazzy, 9.1 on Kilted) can raise InvalidHandle while building a
-    wait set when another thread destroys a subscription's QoS event handler at that moment
-    (our deactivate does, from a service callback). The wait set is rebuilt on the next
-    slice, so that error is skipped instead of ending the node.
-    """
-    context = context or executor.context
-    while context.ok():
-        try:
-            executor.spin_once(timeout_sec=slice_s)
-        except InvalidHandle:
-            continue
-        except ExternalShutdownException:  # the context went down while waiting
-            return
-
-
-def _raise_interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt(signal.Signals(signum).name)
-
-
-def main(args=None) -> int:
-    """
-    Entry point `stream_infer_node` (ros2 run / launch).
-
-    SIGINT and SIGTERM are handled here rather than by rclpy, so the stream is stopped (and
-    its 'stopped' event published) while the ROS context is still up; the executor spins in
-    short slices so the signal is noticed promptly.
-    """
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    signal.signal(signal.SIGINT, _raise_interrupt)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
-    node = StreamInferNode()
-    executor = MultiThreadedExecutor(num_threads=4)
-    executor.add_node(node)
-    code = 0
-    try:
-        if node.get_parameter('autostart').value:
-            if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:
-                node.get_logger().error('autostart: configure failed (see above); the node stays '
-                                        'unconfigured: fix the parameters and configure again')
-            elif node.trigger_activate() != TransitionCallbackReturn.SUCCESS:
-                node.get_logger().error('autostart: activate failed (see above); the node stays '
-                                        'inactive: fix the parameters and activate again')
-        spin_until_shutdown(executor)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.shutdown_now()
-        executor.shutdown(timeout_sec=1.0)
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return code
-
-
-if __name__ == '__main__':
-    raise SystemExit(main())

@@ -13,111 +13,180 @@
 # limitations under the License.
 
 """
-The node's parameters: one table with defaults, descriptions, ranges and when each may change.
+The node's parameters: derived from the engine's options, plus the few only the node has.
 
-Three kinds (see README 'Parameters'):
+Each parameter feeds one option field (stream_infer.options, or NodeOptions below for what only
+the node has) and takes its meaning, default and accepted values from it; the table only adds
+the ROS name, the ROS type and when the parameter may change:
 - live: thresholds and options applied from the next frame, at any time;
 - source: how frames arrive; changeable unless the node is active (activate reopens);
 - model: what configure loads; changeable only while unconfigured (cleanup releases the model).
 config/stream_infer.yaml lists every parameter with its default; a test keeps the two in step.
+Start-up values and runtime sets go through the same check (check_values): the option objects
+are built from the parameter values, so what is accepted is exactly what can be applied.
 """
 
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence, Tuple
+import re
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
-from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+from stream_infer.errors import ConfigurationError
+from stream_infer.options import (
+    check_options, check_value, describe_accepted, ModelOptions, option, option_fields,
+    PostprocessOptions, ReconnectPolicy, SourceOptions, TrackerOptions)
 
 LIVE, SOURCE, MODEL = 'live', 'source', 'model'
 
 
 @dataclass(frozen=True)
+class NodeOptions:
+    """What only the ROS node has: lifecycle, topics, message formats, the annotated image."""
+
+    what = 'node'
+    autostart: bool = option(True, 'Configure and activate by itself at start-up (false: drive '
+                             'it with `ros2 lifecycle set`).')
+    source: str = option('', 'Frames to open: camera index (0), "webcam", a video file, or an '
+                         'rtsp/http(s) URL. Empty = subscribe to the `image` topic instead.')
+    image_transport: str = option('raw', 'Topic mode: "raw" subscribes to `image` '
+                                  '(sensor_msgs/Image), "compressed" to `image/compressed` '
+                                  '(JPEG/PNG).', choices=('raw', 'compressed'))
+    image_reliability: str = option('best_effort', 'Topic mode subscription reliability; '
+                                    'best_effort (REP-2003 sensor data) matches every camera '
+                                    'driver.', choices=('best_effort', 'reliable'))
+    frame_id: str = option('camera', 'frame_id stamped on frames the node opens itself (source '
+                           'mode).')
+    publish_source_image: bool = option(False, 'Source mode: republish every captured frame on '
+                                        '`image_raw` (bgr8, capture-time stamp, frame_id).')
+    model: str = option('', 'ONNX model path; empty = the bundled COCO-80 CenterNet model.')
+    class_id_format: str = option('index', 'Detection class_id: "index" (numeric, mapped to '
+                                  'names by `label_info`) or "name".', choices=('index', 'name'))
+    tracking: bool = option(True, 'ByteTrack: Detection2D.id = track id (empty when untracked).')
+    annotated_traces: bool = option(True, '`annotated`: draw track traces.')
+    annotated_trace_length: int = option(30, '`annotated`: trace length in frames.',
+                                         bounds=(1, 1000))
+    annotated_labels: bool = option(True, '`annotated`: draw class, score and track id labels.')
+    diagnostics_period: float = option(1.0, 'Seconds between /diagnostics messages.',
+                                       bounds=(0.1, 60.0))
+
+    def __post_init__(self) -> None:
+        check_options(self)
+
+
+@dataclass(frozen=True)
 class Param:
-    """One declared parameter: default (its type is the ROS type), meaning, range and kind."""
+    """
+    One declared parameter: the option field it feeds, its ROS default, and its kind.
+
+    default is the ROS value (its type is the parameter type); ros_none is the ROS value that
+    stands for an option's None (0 threads, '' labels); bounds is the range `ros2 param
+    describe` shows (the real check is the option's).
+    """
 
     name: str
-    default: Any
-    description: str
+    target: type
+    field: str
     kind: str = LIVE
-    bounds: Optional[Tuple[float, float]] = None
-    choices: Optional[Sequence[str]] = None
+    default: Any = None
+    ros_none: Any = None
+
+    @property
+    def option(self):
+        return option_fields(self.target)[self.field]
+
+    @property
+    def description(self) -> str:
+        text = self.option.metadata['help']
+        return text[0].upper() + text[1:] + ('' if text.endswith('.') else '.')
+
+    @property
+    def bounds(self) -> Optional[Tuple[float, float]]:
+        meta = self.option.metadata
+        low, high = meta['bounds'] or (None, None)
+        if meta['above'] is not None:
+            low = meta['above']
+        if isinstance(self.default, int) and self.ros_none is not None:
+            low = self.ros_none  # e.g. threads: 0 = None
+        return None if low is None or high is None else (low, high)
+
+    @property
+    def choices(self) -> Tuple[str, ...]:
+        return self.option.metadata['choices']
+
+    def to_option(self, value: Any) -> Any:
+        """Return the option value a ROS value stands for (types and None as the option wants)."""
+        if self.ros_none is not None and value == self.ros_none:
+            return None
+        if self.field == 'classes':
+            return class_filter(value)
+        if isinstance(value, (list, tuple)):
+            return tuple(value)
+        if self.option.metadata['kind'] is float and isinstance(value, int) \
+                and not isinstance(value, bool):
+            return float(value)
+        return value
+
+
+def _param(name: str, target: type, field: Optional[str] = None, kind: str = LIVE,
+           default: Any = None, ros_none: Any = None) -> Param:
+    """Build a Param whose ROS default is the option's unless given (None -> ros_none)."""
+    field = field or name
+    if default is None:
+        default = option_fields(target)[field].default
+        default = ros_none if default is None else default
+        default = list(default) if isinstance(default, tuple) else default
+    return Param(name, target, field, kind, default, ros_none)
 
 
 PARAMS = (
     # lifecycle
-    Param('autostart', True, 'Configure and activate by itself at start-up (false: drive it with '
-          '`ros2 lifecycle set`).', SOURCE),
+    _param('autostart', NodeOptions, kind=SOURCE),
     # input
-    Param('source', '', 'Frames to open: camera index (0), "webcam", a video file, or an '
-          'rtsp/http(s) URL. Empty = subscribe to the `image` topic instead.', SOURCE),
-    Param('image_transport', 'raw', 'Topic mode: "raw" subscribes to `image` '
-          '(sensor_msgs/Image), "compressed" to `image/compressed` (JPEG/PNG).', SOURCE,
-          choices=('raw', 'compressed')),
-    Param('image_reliability', 'best_effort', 'Topic mode subscription reliability; '
-          'best_effort (REP-2003 sensor data) matches every camera driver.', SOURCE,
-          choices=('best_effort', 'reliable')),
-    Param('frame_id', 'camera', 'frame_id stamped on frames the node opens itself (source mode).',
-          SOURCE),
-    Param('publish_source_image', False, 'Source mode: republish every captured frame on '
-          '`image_raw` (bgr8, capture-time stamp, frame_id).', SOURCE),
-    Param('enforce_fps', True, 'Source mode, video files: play at the file frame rate like a live '
-          'camera (frames the model cannot keep up with are dropped). false = every frame, '
-          'as fast as possible.', SOURCE),
-    Param('loop', False, 'Source mode, video files: start again at the end instead of stopping.',
-          SOURCE),
-    Param('reconnect_delay', 0.5, 'Live/network sources: first reconnect delay after a failure '
-          'or stall, seconds (doubles up to reconnect_max_delay).', SOURCE, bounds=(0.01, 60.0)),
-    Param('reconnect_max_delay', 5.0, 'Live/network sources: longest delay between reconnect '
-          'attempts, seconds.', SOURCE, bounds=(0.01, 600.0)),
+    _param('source', NodeOptions, kind=SOURCE),
+    _param('image_transport', NodeOptions, kind=SOURCE),
+    _param('image_reliability', NodeOptions, kind=SOURCE),
+    _param('frame_id', NodeOptions, kind=SOURCE),
+    _param('publish_source_image', NodeOptions, kind=SOURCE),
+    _param('enforce_fps', SourceOptions, kind=SOURCE, default=True),  # files play like cameras
+    _param('loop', SourceOptions, kind=SOURCE),
+    _param('reconnect_delay', ReconnectPolicy, 'initial_delay', SOURCE),
+    _param('reconnect_max_delay', ReconnectPolicy, 'max_delay', SOURCE),
     # model
-    Param('model', '', 'ONNX model path; empty = the bundled COCO-80 CenterNet model.', MODEL),
-    Param('labels', '', 'Class names file (txt one per line, or yaml); empty = from the model '
-          'metadata, else the index.', MODEL),
-    Param('layout', 'auto', 'Model output layout.', MODEL,
-          choices=('auto', 'yolov8', 'yolov5', 'end2end')),
-    Param('providers', ['CPUExecutionProvider'], 'ONNX Runtime execution providers in order of '
-          'preference (CUDA, TensorRT, OpenVINO, CoreML, CPU); unavailable ones are skipped '
-          'with a warning.', MODEL),
-    Param('threads', 0, 'ONNX Runtime intra-op threads; 0 = its default.', MODEL,
-          bounds=(0, 256)),
+    _param('model', NodeOptions, kind=MODEL),
+    _param('labels', ModelOptions, kind=MODEL, ros_none=''),
+    _param('layout', ModelOptions, kind=MODEL),
+    _param('providers', ModelOptions, kind=MODEL),
+    _param('threads', ModelOptions, kind=MODEL, ros_none=0),
     # detection thresholds (live)
-    Param('confidence', 0.3, 'Minimum detection score.', bounds=(0.0, 1.0)),
-    Param('iou_threshold', 0.45, 'IoU above which NMS suppresses the lower-scored box.',
-          bounds=(0.0, 1.0)),
-    Param('class_agnostic_nms', False, 'NMS across classes instead of per class.'),
-    Param('max_candidates', 300, 'Top-k boxes by score kept before NMS.', bounds=(1, 100000)),
-    Param('max_detections', 100, 'Most detections published per frame, after NMS.',
-          bounds=(1, 10000)),
-    Param('classes', [''], 'Keep only these classes (names or indices); [""] or [] = all.'),
-    Param('class_id_format', 'index', 'Detection class_id: "index" (numeric, mapped to names '
-          'by `label_info`) or "name".', choices=('index', 'name')),
+    _param('confidence', PostprocessOptions),
+    _param('iou_threshold', PostprocessOptions),
+    _param('class_agnostic_nms', PostprocessOptions, 'class_agnostic'),
+    _param('max_candidates', PostprocessOptions),
+    _param('max_detections', PostprocessOptions),
+    _param('classes', PostprocessOptions, default=['']),
+    _param('class_id_format', NodeOptions),
     # tracking (live; changing any resets the tracker)
-    Param('tracking', True, 'ByteTrack: Detection2D.id = track id (empty when untracked).'),
-    Param('track_activation_threshold', 0.25, 'ByteTrack: score needed to start a track.',
-          bounds=(0.0, 1.0)),
-    Param('lost_track_buffer', 30, 'ByteTrack: frames a lost track is kept for re-association.',
-          bounds=(1, 10000)),
-    Param('minimum_matching_threshold', 0.8, 'ByteTrack: matching threshold (1 - IoU cost).',
-          bounds=(0.0, 1.0)),
-    Param('minimum_consecutive_frames', 1, 'ByteTrack: frames before a track gets an id.',
-          bounds=(1, 1000)),
-    Param('track_frame_rate', 30, 'ByteTrack: expected frame rate, scales lost_track_buffer.',
-          bounds=(1, 1000)),
+    _param('tracking', NodeOptions),
+    _param('track_activation_threshold', TrackerOptions),
+    _param('lost_track_buffer', TrackerOptions),
+    _param('minimum_matching_threshold', TrackerOptions),
+    _param('minimum_consecutive_frames', TrackerOptions),
+    _param('track_frame_rate', TrackerOptions, 'frame_rate', default=30),  # an integer in ROS
     # outputs (live)
-    Param('annotated_traces', True, '`annotated`: draw track traces.'),
-    Param('annotated_trace_length', 30, '`annotated`: trace length in frames.', bounds=(1, 1000)),
-    Param('annotated_labels', True, '`annotated`: draw class, score and track id labels.'),
-    Param('diagnostics_period', 1.0, 'Seconds between /diagnostics messages.',
-          bounds=(0.1, 60.0)),
+    _param('annotated_traces', NodeOptions),
+    _param('annotated_trace_length', NodeOptions),
+    _param('annotated_labels', NodeOptions),
+    _param('diagnostics_period', NodeOptions),
 )
 BY_NAME = {p.name: p for p in PARAMS}
+WHEN = {LIVE: 'applied from the next frame',
+        SOURCE: 'changeable while not active (deactivate, set, activate)',
+        MODEL: 'changeable while unconfigured (deactivate, cleanup, set, configure)'}
 
 
-def descriptor(p: Param) -> ParameterDescriptor:
-    """Describe p for `ros2 param describe`: meaning, range and when it may change."""
-    when = {LIVE: 'applied from the next frame',
-            SOURCE: 'changeable while not active (deactivate, set, activate)',
-            MODEL: 'changeable while unconfigured (deactivate, cleanup, set, configure)'}[p.kind]
-    text = f'{p.description} [{when}]'
+def descriptor(p: Param):
+    """Describe p for `ros2 param describe`: meaning, accepted values, when it may change."""
+    from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
+    text = f'{p.description} [{WHEN[p.kind]}]'
     if p.choices:
         text += f' One of: {", ".join(p.choices)}.'
     d = ParameterDescriptor(description=text)
@@ -130,19 +199,68 @@ def descriptor(p: Param) -> ParameterDescriptor:
     return d
 
 
+def class_filter(values: Sequence[Any]) -> Optional[list]:
+    """Parameter `classes` -> names/indices for Detector.resolve_classes (None = all)."""
+    out = []
+    for v in values:
+        v = str(v).strip()
+        if v:
+            out.append(int(v) if v.lstrip('-').isdigit() else v)
+    return out or None
+
+
+def _in_parameter_words(message: str) -> str:
+    """Name parameters, not option fields, in an option's error message."""
+    for p in PARAMS:
+        if p.field != p.name:
+            message = re.sub(rf'\b{p.field}\b', p.name, message)
+    return message
+
+
+def check_value_of(name: str, value: Any) -> Optional[str]:
+    """Why value is not accepted for parameter name (None: accepted, or not ours)."""
+    p = BY_NAME.get(name)
+    if p is None:
+        return None
+    try:
+        check_value(p.option, p.to_option(value))
+    except ConfigurationError as exc:
+        return _in_parameter_words(f'{name}={value!r}: expected {describe_accepted(p.option)}'
+                                   if p.name != p.field else str(exc))
+    return None
+
+
+def options_from(values: Mapping[str, Any]) -> Dict[type, Any]:
+    """
+    Build every option object from parameter values {name: ROS value}.
+
+    Raises ConfigurationError in parameter words when a value is not accepted, also for the
+    rules between parameters.
+
+    PostprocessOptions comes without classes (names are resolved against the model's).
+    """
+    fields_by_target: Dict[type, dict] = {}
+    for p in PARAMS:
+        if p.name in values and not (p.target is PostprocessOptions and p.field == 'classes'):
+            fields_by_target.setdefault(p.target, {})[p.field] = p.to_option(values[p.name])
+    try:
+        return {target: target(**kwargs) for target, kwargs in fields_by_target.items()}
+    except ConfigurationError as exc:
+        raise ConfigurationError(_in_parameter_words(str(exc))) from None
+
+
 def check_change(name: str, value: Any, state: str) -> Optional[str]:
     """
     Return why setting name=value is refused in lifecycle state, or None to accept it.
 
-    Ranges are enforced by the descriptors; this adds choices and the reload rules.
+    The value check is the option's own; this adds the reload rules.
     """
     p = BY_NAME.get(name)
     if p is None:
         return None  # not ours (e.g. use_sim_time)
-    if p.choices and value not in p.choices:
-        return f'{name}={value!r} is not accepted; use one of: {", ".join(p.choices)}'
-    if name == 'reconnect_delay' and value <= 0:
-        return 'reconnect_delay must be > 0'
+    reason = check_value_of(name, value)
+    if reason is not None:
+        return reason
     if p.kind == SOURCE and state == 'active':
         return (f'{name} cannot change while active: ros2 lifecycle set <node> deactivate, '
                 f'ros2 param set <node> {name} ..., ros2 lifecycle set <node> activate')
@@ -151,13 +269,3 @@ def check_change(name: str, value: Any, state: str) -> Optional[str]:
                 f'active), then cleanup, ros2 param set <node> {name} ..., then configure '
                 'and activate')
     return None
-
-
-def class_filter(values: Sequence[str]) -> Optional[list]:
-    """Parameter `classes` -> names/indices for Detector.resolve_classes (None = all)."""
-    out = []
-    for v in values:
-        v = str(v).strip()
-        if v:
-            out.append(int(v) if v.lstrip('-').isdigit() else v)
-    return out or None

@@ -27,8 +27,9 @@ from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from stream_infer.detection.preprocess import (
+    CHANNEL_ORDERS, InputSpec, RESIZE_MODES, TENSOR_LAYOUTS)
 from stream_infer.errors import ModelError
-from stream_infer.preprocess import CHANNEL_ORDERS, InputSpec, RESIZE_MODES, TENSOR_LAYOUTS
 
 DEFAULT_INPUT_SIZE = (640, 640)  # (height, width), as ultralytics exports
 INPUT_DTYPES = {'tensor(float)': np.float32, 'tensor(float16)': np.float16,

@@ -15,6 +15,11 @@
 """
 Candidate selection after decoding: class filter, top-k, non-maximum suppression, max detections.
 
+    >>> import numpy as np
+    >>> boxes = np.array([[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30]], np.float32)
+    >>> nms(boxes, np.array([0.9, 0.8, 0.7]), iou_threshold=0.5).tolist()
+    [0, 2]
+
 NMS is exact greedy NMS (a box is dropped when it overlaps a kept, higher-scoring box of the
 same class by IoU > threshold) computed without a per-box Python loop: the pairwise suppression
 matrix is built at once and the greedy keep-set is its unique fixpoint, reached after as many
@@ -25,7 +30,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from stream_infer.layouts import Candidates, score_order, top_k
+from stream_infer.detection.candidates import Candidates, score_order, top_k
 
 # Above this many candidates the K x K matrix gets large; fall back to the sequential form.
 MATRIX_NMS_LIMIT = 2048

@@ -13,10 +13,17 @@
 # limitations under the License.
 
 """
-Detector output layouts: recognise them from the output shape and metadata, and decode them.
+Model output layouts: recognise them from the output shape and metadata, and decode them.
 
 Decoding applies the confidence threshold first (one max over the class scores, then argmax only
 for the anchors that pass), so the rest of the pipeline sees a few hundred candidates, not 8400.
+
+    >>> import numpy as np
+    >>> layout = detect_layout([1, 84, 8400], (640, 640))
+    >>> layout.name, layout.num_classes
+    ('yolov8', 80)
+    >>> len(decode(np.zeros((1, 84, 8400), np.float32), layout, confidence=0.3))
+    0
 """
 
 from dataclasses import dataclass
@@ -24,9 +31,11 @@ from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
+from stream_infer.detection.candidates import Candidates, top_k
 from stream_infer.errors import ModelError
+from stream_infer.options import LAYOUTS as LAYOUT_CHOICES
 
-LAYOUTS = ('yolov8', 'yolov5', 'end2end')
+LAYOUTS = tuple(name for name in LAYOUT_CHOICES if name != 'auto')
 LAYOUT_HELP = ("'yolov8' [1, 4+nc, N] (cx, cy, w, h, class scores; YOLOv8/YOLO11), "
                "'yolov5' [1, N, 5+nc] (cx, cy, w, h, objectness, class scores; YOLOv5/YOLOv7), "
                "'end2end' [1, N, 6] (x1, y1, x2, y2, score, class; YOLOv10, NMS-included "
@@ -42,44 +51,6 @@ class OutputLayout:
     name: str
     num_classes: Optional[int] = None  # None for end2end (class ids come with the boxes)
     transposed: bool = False  # yolov8 as [1, N, 4+nc] or yolov5 as [1, 5+nc, N]
-
-
-@dataclass(frozen=True)
-class Candidates:
-    """Boxes that passed the confidence threshold, in model-input pixels (any order)."""
-
-    xyxy: np.ndarray       # float32 (K, 4)
-    scores: np.ndarray     # float32 (K,)
-    class_ids: np.ndarray  # int64 (K,)
-
-    def __len__(self) -> int:
-        return len(self.scores)
-
-    def take(self, index: np.ndarray) -> 'Candidates':
-        """Subset (or reorder) by an index or boolean mask."""
-        return Candidates(self.xyxy[index], self.scores[index], self.class_ids[index])
-
-    @classmethod
-    def empty(cls) -> 'Candidates':
-        """No candidates."""
-        return cls(np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
-
-
-def score_order(scores: np.ndarray) -> np.ndarray:
-    """Return indices by descending score; ties keep their original order."""
-    return np.argsort(-np.asarray(scores, dtype=np.float64), kind='stable')
-
-
-def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Return the indices of the k highest scores, by descending score (ties: lower first)."""
-    if len(scores) <= k:
-        return score_order(scores)
-    # argpartition alone is not stable on ties; select by the k-th score then order stably.
-    kth = np.partition(scores, len(scores) - k)[len(scores) - k]
-    above = np.flatnonzero(scores > kth)
-    at = np.flatnonzero(scores == kth)[:k - len(above)]
-    chosen = np.concatenate((above, at))
-    return chosen[score_order(scores[chosen])]
 
 
 def grid_cells(input_hw: Sequence[int], strides: Sequence[int] = HEAD_STRIDES) -> int:
@@ -128,8 +99,8 @@ def detect_layout(shape: Sequence, input_hw: Sequence[int], requested: str = 'au
     [1, 8400, 84] (transposed YOLOv8) from [1, 25200, 85] (YOLOv5) by their anchor counts.
     describe = (input description, output description) for the error message.
     """
-    if requested not in ('auto',) + LAYOUTS:
-        raise ModelError(f'layout {requested!r}: expected one of {("auto",) + LAYOUTS}')
+    if requested not in LAYOUT_CHOICES:
+        raise ModelError(f'layout {requested!r}: expected one of {LAYOUT_CHOICES}')
     dims = _squeeze_batch(shape)
     if dims is None:
         raise ModelError(describe_undecodable(

@@ -12,7 +12,13 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Locations of the bundled defaults (model and demo clip), installed or in the source tree."""
+"""
+Paths of the bundled files (the COCO-80 model and the demo clip), installed or in the source tree.
+
+    >>> from stream_infer.bundled import bundled_model_path
+    >>> bundled_model_path().name
+    'centernet_mbv3_coco80.onnx'
+"""
 
 from pathlib import Path
 

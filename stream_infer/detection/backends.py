@@ -1,0 +1,196 @@
+# Copyright 2026 The stream_infer Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The two kinds of model a Detector runs, behind one interface.
+
+OnnxBackend: an ONNX Runtime session; it works out the input tensor the model wants and how to
+decode what it outputs. CallableBackend: user Python code taking the BGR frame and returning
+boxes in frame pixels. Both split a frame's work the same way, so the Detector and the timings
+do not care which one runs: prepare (preprocess, any thread) -> infer (the model) -> candidates
+(decode + confidence threshold, in model-input pixels for ONNX, frame pixels for callables).
+"""
+
+import logging
+from pathlib import Path
+import time
+from typing import Any, Callable, List, Optional, Sequence, Tuple
+
+import numpy as np
+import supervision as sv
+
+from stream_infer.detection.candidates import Candidates
+from stream_infer.detection.class_names import ClassNames, names_from_metadata
+from stream_infer.detection.model_input import resolve_input_spec
+from stream_infer.detection.onnx_session import create_session
+from stream_infer.detection.output_decoding import decode, detect_layout, OutputLayout
+from stream_infer.detection.preprocess import check_frame, Geometry, InputSpec, Preprocessor
+from stream_infer.errors import ModelError
+from stream_infer.options import PostprocessOptions
+
+logger = logging.getLogger('stream_infer.detector')
+
+
+class OnnxBackend:
+    """An ONNX model in an onnxruntime session (or any object with the session's interface)."""
+
+    def __init__(self, path: Optional[Path], label_names: Optional[list], *, layout: str,
+                 providers: Sequence, threads: Optional[int], session: Any = None,
+                 **input_options: Any) -> None:
+        if session is None:
+            session = create_session(path, providers, threads)
+        self.session = session
+        self.model_path = path
+        name = path.name if path is not None else 'session'
+        self.provider: str = session.get_providers()[0]
+        self.metadata: dict = dict(session.get_modelmeta().custom_metadata_map)
+        inputs, outputs = session.get_inputs(), session.get_outputs()
+        input_desc = ', '.join(f'{i.name} {list(i.shape)} {i.type}' for i in inputs)
+        output_desc = ', '.join(f'{o.name} {list(o.shape)} {o.type}' for o in outputs)
+        if len(inputs) != 1:
+            raise ModelError(f'model {name} has {len(inputs)} inputs ({input_desc}); '
+                             'expected exactly one image input')
+        model_input = inputs[0]
+        self.input_spec: InputSpec = resolve_input_spec(
+            model_input.shape, model_input.type, self.metadata, describe=input_desc,
+            **input_options)
+        self.input_name: str = model_input.name
+        self.preprocessor = Preprocessor(self.input_spec)
+        output = next((o for o in outputs if len(o.shape) in (2, 3)), outputs[0])
+        self.output_names: List[str] = [output.name]
+        shape = list(output.shape)
+        if not all(isinstance(d, int) and d > 0 for d in shape):
+            shape = self._probe_output_shape(input_desc)
+        self.layout: OutputLayout = detect_layout(
+            shape, (self.input_spec.height, self.input_spec.width), requested=layout,
+            metadata=self.metadata, describe=(input_desc, output_desc))
+        names = label_names if label_names is not None else (
+            names_from_metadata(self.metadata) or [])
+        num_classes = self.layout.num_classes
+        if num_classes is not None and names and len(names) != num_classes:
+            logger.warning('%d class names for a model with %d classes; extra ids are named by '
+                           'index', len(names), num_classes)
+        if num_classes is not None and len(names) < num_classes:
+            names = names + [str(i) for i in range(len(names), num_classes)]
+        self.names = ClassNames(names)
+        spec = self.input_spec
+        logger.info('model %s: input %s %dx%d %s %s scale %.6g %s, output %s (%s layout, %s '
+                    'classes), provider %s', name, self.input_name, spec.height,
+                    spec.width, spec.tensor_layout, spec.channel_order, spec.scale, spec.resize,
+                    shape, self.layout.name, num_classes or len(names), self.provider)
+
+    def _probe_output_shape(self, input_desc: str) -> list:
+        """Real output shape of a model with dynamic output dims: run it once on zeros."""
+        zeros = np.zeros(self.input_spec.tensor_shape, self.input_spec.dtype)
+        try:
+            raw = self.session.run(self.output_names, {self.input_name: zeros})[0]
+        except Exception as exc:  # onnxruntime's errors derive from Exception only
+            raise ModelError(f'model does not run on a {list(zeros.shape)} input ({input_desc}):'
+                             f' {exc}') from exc
+        return list(raw.shape)
+
+    def prepare(self, frame: np.ndarray) -> Tuple[np.ndarray, Geometry]:
+        return self.preprocessor(frame)
+
+    def infer(self, frame: np.ndarray, tensor: np.ndarray) -> np.ndarray:
+        session = self.session
+        if session is None:
+            raise ModelError('detector is closed')
+        return session.run(self.output_names, {self.input_name: tensor})[0]
+
+    def candidates(self, raw: np.ndarray,
+                   opts: PostprocessOptions) -> Tuple[Candidates, Optional[np.ndarray]]:
+        # Top-k can move into decoding unless a class filter has to come first.
+        return decode(raw, self.layout, opts.confidence,
+                      opts.max_candidates if opts.classes is None else None), None
+
+    def warm_up(self, run: Callable[[np.ndarray], Any]) -> None:
+        """Run a black frame through everything once, so the first real frame is not slow."""
+        start = time.perf_counter()
+        spec = self.input_spec
+        try:
+            run(np.zeros((spec.height, spec.width, 3), np.uint8))
+        except Exception as exc:  # onnxruntime's errors derive from Exception only
+            name = self.model_path.name if self.model_path is not None else 'session'
+            raise ModelError(f'model {name} failed on a black warm-up frame of '
+                             f'{spec.height}x{spec.width}: {exc}') from exc
+        logger.debug('warm-up run took %.1f ms', (time.perf_counter() - start) * 1e3)
+
+    def close(self) -> None:
+        self.session = None
+
+
+class CallableBackend:
+    """
+    User code as the model: f(bgr_frame) -> sv.Detections, or an (N, 6) array.
+
+    The array rows are x1, y1, x2, y2, score, class_id in frame pixels; thresholds, NMS and
+    filters still apply after it. Class names come from a labels list, or from the callable's
+    own data['class_name'].
+    """
+
+    provider = 'python'
+    input_spec = None
+    layout = None
+    model_path = None
+    session = None
+
+    def __init__(self, model_fn: Callable, label_names: Optional[list]) -> None:
+        self.model_fn: Optional[Callable] = model_fn
+        self.names = ClassNames(label_names or [])
+        self.metadata: dict = {}
+
+    def prepare(self, frame: np.ndarray) -> Tuple[None, Geometry]:
+        check_frame(frame)  # the callable takes the frame as it is
+        return None, Geometry.identity(*frame.shape[:2])
+
+    def infer(self, frame: np.ndarray, tensor: None) -> Any:
+        model_fn = self.model_fn
+        if model_fn is None:
+            raise ModelError('detector is closed')
+        return model_fn(frame)
+
+    def candidates(self, out: Any,
+                   opts: PostprocessOptions) -> Tuple[Candidates, Optional[np.ndarray]]:
+        candidates, names = self._to_candidates(out)
+        keep = np.flatnonzero(candidates.scores >= opts.confidence)
+        return candidates.take(keep), None if names is None else names[keep]
+
+    @staticmethod
+    def _to_candidates(out: Any) -> Tuple[Candidates, Optional[np.ndarray]]:
+        names = None
+        if isinstance(out, sv.Detections):
+            count = len(out)
+            xyxy = np.asarray(out.xyxy, np.float32).reshape(count, 4)
+            scores = (np.ones(count, np.float32) if out.confidence is None
+                      else np.asarray(out.confidence, np.float32))
+            class_ids = (np.zeros(count, np.int64) if out.class_id is None
+                         else np.asarray(out.class_id).astype(np.int64))
+            if 'class_name' in out.data:
+                names = np.asarray(out.data['class_name']).astype(str)
+            return Candidates(xyxy, scores, class_ids), names
+        array = np.asarray(out) if isinstance(out, (np.ndarray, list, tuple)) else None
+        if array is None or array.ndim != 2 or array.shape[1] != 6 \
+                or not np.issubdtype(array.dtype, np.number):
+            got = f'array of shape {array.shape}' if array is not None else type(out).__name__
+            raise ModelError(f'callable model returned {got}; expected sv.Detections or an '
+                             '(N, 6) array of x1, y1, x2, y2, score, class_id in frame pixels')
+        return Candidates(array[:, :4].astype(np.float32), array[:, 4].astype(np.float32),
+                          np.rint(array[:, 5]).astype(np.int64)), None
+
+    def warm_up(self, run: Callable[[np.ndarray], Any]) -> None:
+        """User code is not called before the first real frame."""
+
+    def close(self) -> None:
+        self.model_fn = None

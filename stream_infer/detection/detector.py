@@ -1,0 +1,232 @@
+# Copyright 2026 The stream_infer Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The object detector: an ONNX model (or a Python callable) -> supervision.Detections.
+
+Frames are BGR uint8; boxes always come back in original-frame pixels, clipped to the frame.
+`prepare` (pure preprocessing) and `run` (model + postprocess) are separate so a pipeline can
+prepare the next frame on another thread while the model runs. The thresholds are not the
+Detector's: every run() is given the PostprocessOptions in force (the stream owns them).
+
+    >>> import numpy as np
+    >>> from stream_infer.detection import Detector
+    >>> detector = Detector()                       # the bundled COCO-80 model
+    >>> result = detector(np.zeros((480, 640, 3), np.uint8))
+    >>> len(result.detections), sorted(result.timings_ms)
+    (0, ['infer', 'postprocess', 'preprocess'])
+"""
+
+from dataclasses import dataclass, field
+import os
+from pathlib import Path
+import time
+from typing import Any, Callable, Iterable, Optional, Sequence, Union
+
+import numpy as np
+import supervision as sv
+
+from stream_infer.bundled import bundled_model_path
+from stream_infer.detection.backends import CallableBackend, OnnxBackend
+from stream_infer.detection.candidates import Candidates
+from stream_infer.detection.class_names import load_labels
+from stream_infer.detection.nms import select_indices
+from stream_infer.detection.output_decoding import OutputLayout
+from stream_infer.detection.preprocess import Geometry, InputSpec
+from stream_infer.errors import ModelError
+from stream_infer.options import PostprocessOptions
+
+ModelLike = Union[str, os.PathLike, Callable, None]
+DEFAULT_OPTIONS = PostprocessOptions()
+
+
+@dataclass
+class PreparedFrame:
+    """Output of Detector.prepare: the frame, the model input and how to map boxes back."""
+
+    image: np.ndarray                # the original frame (BGR uint8 HxWx3)
+    tensor: Optional[np.ndarray]     # model input (None for callable models)
+    geometry: Geometry               # model-input pixels -> frame pixels
+    preprocess_ms: float = 0.0
+
+
+@dataclass
+class DetectionResult:
+    """Detections in frame pixels and how long each stage took."""
+
+    detections: sv.Detections
+    timings_ms: dict = field(default_factory=dict)  # 'preprocess', 'infer', 'postprocess'
+
+
+def _elapsed_ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0
+
+
+def empty_detections() -> sv.Detections:
+    """Return Detections with no boxes but every field the pipeline relies on."""
+    return sv.Detections(xyxy=np.zeros((0, 4), np.float32),
+                         confidence=np.zeros(0, np.float32),
+                         class_id=np.zeros(0, np.int64),
+                         data={'class_name': np.zeros(0, dtype=str)})
+
+
+class Detector:
+    """
+    Object detector over an ONNX model file or a callable.
+
+    model: path of an ONNX file (None: the bundled COCO-80 CenterNet), or a callable
+        frame_bgr -> sv.Detections | (N, 6) array of x1, y1, x2, y2, score, class_id in frame
+        pixels (thresholds, NMS, class filter and max_detections still apply).
+    layout: 'auto', 'yolov8' ([1, 4+nc, N]), 'yolov5' ([1, N, 5+nc]) or 'end2end' ([1, N, 6]).
+    resize: 'auto', 'letterbox' or 'stretch'. input_size: (height, width) for models with a
+        dynamic input size (default: metadata `imgsz`, else 640x640).
+    channel_order: 'auto', 'RGB' or 'BGR'. scale: 'auto', 'raw' (0..255), 'unit' (0..1) or a
+        multiplier. input_layout: 'auto', 'NCHW' or 'NHWC' (only needed when the input shape
+        does not tell).
+    providers: onnxruntime execution providers in order of preference ('cuda', 'tensorrt',
+        full names or (name, options) tuples); unavailable ones are skipped with a warning.
+    threads: onnxruntime intra-op threads (None: onnxruntime's default, all cores).
+    session: an onnxruntime InferenceSession made by the caller (or an object with its
+        interface), used instead of loading model; providers and threads are then the session's.
+    labels: class names (labels file or sequence) overriding the model metadata.
+    warmup: run a black frame through the model at load so the first real frame is not slow
+        (ONNX models only; callables are user code and are not called before the first frame).
+    The input/output options (layout .. threads, session, warmup) only concern ONNX models.
+    """
+
+    def __init__(self, model: ModelLike = None, *, layout: str = 'auto', resize: str = 'auto',
+                 input_size: Optional[Sequence[int]] = None, channel_order: str = 'auto',
+                 scale: Union[str, float] = 'auto',
+                 providers: Sequence = ('CPUExecutionProvider',), threads: Optional[int] = None,
+                 labels: Union[str, os.PathLike, Sequence[str], None] = None,
+                 warmup: bool = True, input_layout: str = 'auto', session: Any = None) -> None:
+        label_names = load_labels(labels) if labels is not None else None
+        if session is None and model is None:
+            model = bundled_model_path()
+        if session is None and callable(model) and not isinstance(model, (str, os.PathLike)):
+            self._backend: Union[OnnxBackend, CallableBackend] = CallableBackend(
+                model, label_names)
+            return
+        if session is None and not isinstance(model, (str, os.PathLike)):
+            raise ModelError(f'model {model!r}: expected a path to an ONNX file, a callable, or '
+                             'None for the bundled model')
+        self._backend = OnnxBackend(
+            None if model is None else Path(model), label_names, layout=layout,
+            providers=providers, threads=threads, session=session, resize=resize,
+            input_size=input_size, channel_order=channel_order, scale=scale,
+            input_layout=input_layout)
+        if warmup:
+            self._backend.warm_up(self)
+
+    # -- what was loaded ----------------------------------------------------------------------
+
+    @property
+    def provider(self) -> str:
+        """Return the execution provider that runs the model ('python' for a callable)."""
+        return self._backend.provider
+
+    @property
+    def input_spec(self) -> Optional[InputSpec]:
+        """Return how frames become the model input (None for a callable)."""
+        return self._backend.input_spec
+
+    @property
+    def layout(self) -> Optional[OutputLayout]:
+        """Return how the model output is decoded (None for a callable)."""
+        return self._backend.layout
+
+    @property
+    def metadata(self) -> dict:
+        """Return the ONNX model's custom metadata, empty for a callable."""
+        return self._backend.metadata
+
+    @property
+    def model_path(self) -> Optional[Path]:
+        return self._backend.model_path
+
+    @property
+    def session(self) -> Any:
+        """Return the onnxruntime session; None for a callable, or once closed."""
+        return self._backend.session
+
+    @property
+    def class_names(self) -> list:
+        """Class index -> name (empty for a callable model without labels)."""
+        return list(self._backend.names.names)
+
+    def resolve_classes(self, classes: Optional[Iterable[Union[int, str]]]) -> Optional[tuple]:
+        """Class indices from names and/or indices; ValueError naming unknown names."""
+        return self._backend.names.resolve(classes)
+
+    # -- detecting ----------------------------------------------------------------------------
+
+    def prepare(self, frame_bgr: np.ndarray) -> PreparedFrame:
+        """Preprocess one BGR frame (no model call); safe to run on another thread."""
+        start = time.perf_counter()
+        tensor, geometry = self._backend.prepare(frame_bgr)
+        return PreparedFrame(frame_bgr, tensor, geometry, _elapsed_ms(start))
+
+    def run(self, prepared: PreparedFrame,
+            options: PostprocessOptions = DEFAULT_OPTIONS) -> DetectionResult:
+        """Model + postprocess on a prepared frame with these options; boxes in frame pixels."""
+        if not isinstance(options, PostprocessOptions):
+            raise TypeError(f'options must be a PostprocessOptions, got '
+                            f'{type(options).__name__}')
+        backend = self._backend
+        start = time.perf_counter()
+        raw = backend.infer(prepared.image, prepared.tensor)
+        infer_ms = _elapsed_ms(start)
+        start = time.perf_counter()
+        candidates, names = backend.candidates(raw, options)
+        detections = self._to_detections(candidates, names, prepared.geometry, options)
+        timings = {'preprocess': prepared.preprocess_ms, 'infer': infer_ms,
+                   'postprocess': _elapsed_ms(start)}
+        return DetectionResult(detections, timings)
+
+    def __call__(self, frame_bgr: np.ndarray,
+                 options: PostprocessOptions = DEFAULT_OPTIONS) -> DetectionResult:
+        """Detect objects in one frame (prepare + run)."""
+        return self.run(self.prepare(frame_bgr), options)
+
+    def close(self) -> None:
+        """Release the model (runs already started finish normally; later ones raise)."""
+        self._backend.close()
+
+    def __enter__(self) -> 'Detector':
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _to_detections(self, candidates: Candidates, names: Optional[np.ndarray],
+                       geometry: Geometry, opts: PostprocessOptions) -> sv.Detections:
+        index = select_indices(
+            candidates, iou_threshold=opts.iou_threshold, class_agnostic=opts.class_agnostic,
+            max_candidates=opts.max_candidates, max_detections=opts.max_detections,
+            classes=opts.classes)
+        if not len(index):
+            return empty_detections()
+        xyxy = geometry.to_frame(candidates.xyxy[index])
+        visible = (xyxy[:, 2] > xyxy[:, 0]) & (xyxy[:, 3] > xyxy[:, 1])  # outside: no area
+        if not visible.all():
+            index, xyxy = index[visible], xyxy[visible]
+        class_ids = candidates.class_ids[index]
+        class_names = self._backend.names.lookup(class_ids) if names is None else names[index]
+        return sv.Detections(xyxy=xyxy, confidence=candidates.scores[index],
+                             class_id=class_ids, data={'class_name': class_names})
+
+
+__all__ = ['DetectionResult', 'Detector', 'PreparedFrame', 'empty_detections']

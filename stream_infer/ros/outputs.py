@@ -1,0 +1,130 @@
+# Copyright 2026 The stream_infer Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+What the node publishes, and how each message is built from a StreamResult.
+
+One NodeOutputs per configured node: detections, the annotated image (drawn only while someone
+subscribes), the source image, LabelInfo, /diagnostics and ~/stream_events. The node creates it
+in configure and destroys it in cleanup; results arrive on the engine's delivery thread.
+"""
+
+import time
+from typing import Optional, Sequence
+
+from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.duration import Duration
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import Image
+from std_msgs.msg import Header, String
+from vision_msgs.msg import Detection2DArray, LabelInfo
+
+from stream_infer.annotate import FrameAnnotator
+from stream_infer.results import StreamResult
+from stream_infer.ros import conversions
+
+# Outputs are reliable so both reliable (rviz, rqt) and best-effort subscribers match; a short
+# history so a slow subscriber never makes latency grow.
+DETECTIONS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
+IMAGE_OUT_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+LATCHED_QOS = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
+EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
+                        durability=DurabilityPolicy.TRANSIENT_LOCAL)
+
+
+class CostMeter:
+    """Mean milliseconds of some per-frame work (the node's own cost, model excluded)."""
+
+    def __init__(self) -> None:
+        self.total_ms = 0.0
+        self.count = 0
+
+    def add(self, started: float) -> None:
+        self.total_ms += (time.perf_counter() - started) * 1e3
+        self.count += 1
+
+    @property
+    def mean_ms(self) -> float:
+        return self.total_ms / max(self.count, 1)
+
+
+class NodeOutputs:
+    """The node's publishers and the messages it builds from each result."""
+
+    def __init__(self, node, *, source_image: bool) -> None:
+        self._node = node
+        self.detections = node.create_lifecycle_publisher(
+            Detection2DArray, 'detections', DETECTIONS_QOS)
+        self.annotated = node.create_lifecycle_publisher(Image, 'annotated', IMAGE_OUT_QOS)
+        self.image_raw = (node.create_lifecycle_publisher(Image, 'image_raw', IMAGE_OUT_QOS)
+                          if source_image else None)
+        self.label_info = node.create_publisher(LabelInfo, 'label_info', LATCHED_QOS)
+        self.diagnostics = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        self.events = node.create_publisher(String, '~/stream_events', EVENTS_QOS)
+        self.annotated_published = 0
+        self.cost = CostMeter()
+
+    def publish_result(self, result: StreamResult, header: Header, class_names: Sequence[str],
+                       class_id_format: str, annotator: Optional[FrameAnnotator]) -> None:
+        """Publish detections always, the annotated and source images to their subscribers."""
+        started = time.perf_counter()
+        self.detections.publish(conversions.detections_to_msg(
+            result.detections, header, class_names, class_id_format))
+        if annotator is not None and self.annotated.get_subscription_count() > 0:
+            image = annotator.annotate(result.frame.image, result.detections)
+            self.annotated.publish(conversions.bgr_to_image(image, header))
+            self.annotated_published += 1
+        if self.image_raw is not None and self.image_raw.get_subscription_count() > 0:
+            self.image_raw.publish(conversions.bgr_to_image(result.frame.image, header))
+        self.cost.add(started)
+
+    def publish_label_info(self, class_names: Sequence[str], threshold: float) -> None:
+        self.label_info.publish(conversions.label_info_msg(
+            class_names, threshold, Header(stamp=self._node.get_clock().now().to_msg())))
+
+    def publish_event(self, text: str) -> None:
+        """Publish a stream event; quietly skipped once the context is going down."""
+        if not self._node.context.ok():
+            return
+        try:
+            self.events.publish(String(data=text))
+        except RuntimeError as exc:  # RCLError: the context went down meanwhile
+            self._node.get_logger().debug(f'stream event {text!r} not published: {exc}')
+
+    def flush(self, timeout_s: float) -> None:
+        """Wait (bounded) until reliable subscribers acknowledged the last events, detections."""
+        # Without this the process can exit before DDS delivers the last messages ('stopped').
+        deadline = time.monotonic() + timeout_s
+        for pub in (self.events, self.detections):
+            if self._node.context.ok():
+                remaining = max(0.0, deadline - time.monotonic())
+                if not pub.wait_for_all_acked(Duration(nanoseconds=int(remaining * 1e9))):
+                    self._node.get_logger().debug(
+                        f'{pub.topic_name}: not every subscriber acknowledged')
+
+    def destroy(self) -> None:
+        node = self._node
+        for pub in (self.detections, self.annotated, self.image_raw):
+            if pub is not None:
+                node.destroy_lifecycle_publisher(pub)
+        for pub in (self.label_info, self.diagnostics, self.events):
+            node.destroy_publisher(pub)
+
+
+def header_for(frame, frame_id: str) -> Header:
+    """Return the source image's header (topic mode), or one stamped with the capture time."""
+    if isinstance(frame.meta, Header):
+        return frame.meta
+    return Header(stamp=conversions.stamp_from_seconds(frame.timestamp), frame_id=frame_id)

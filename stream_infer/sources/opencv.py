@@ -1,0 +1,231 @@
+# Copyright 2026 The stream_infer Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Sources read with OpenCV: video files, and live captures that reconnect with backoff.
+
+Video files play paced (like a camera) or as fast as possible; live captures are camera devices
+and network streams.
+
+    >>> from stream_infer.bundled import bundled_clip_path
+    >>> source = VideoFileSource(bundled_clip_path())
+    >>> source.open(); frame = source.read(); source.close()
+    >>> frame.image.shape
+    (576, 768, 3)
+"""
+
+import logging
+import os
+from pathlib import Path
+import time
+from typing import Optional, Union
+
+import cv2
+import numpy as np
+
+from stream_infer.errors import SourceError
+from stream_infer.options import ReconnectPolicy
+from stream_infer.sources.base import (
+    ACCEPTED, FrameSource, LOG, now_raw, RawFrame, redact, SourceState)
+
+
+def fps_of(cap: 'cv2.VideoCapture') -> Optional[float]:
+    """Return the capture's frame rate, or None when it does not say (or says nonsense)."""
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    return float(fps) if fps and np.isfinite(fps) and 0 < fps < 1000 else None
+
+
+class VideoFileSource(FrameSource):
+    """
+    A video file read with OpenCV.
+
+    enforce_fps=True plays it in real time at the file's frame rate, like a live camera: it is
+    'live', so frames the model cannot keep up with are dropped, and when reading itself falls
+    behind the schedule the source skips frames (counted). enforce_fps=False reads every frame
+    as fast as the consumer takes them (nothing dropped). loop=True starts again at the end.
+    """
+
+    kind = 'file'
+
+    def __init__(self, path: Union[str, os.PathLike], enforce_fps: bool = False,
+                 loop: bool = False) -> None:
+        super().__init__()
+        self.path = Path(path)
+        self.description = f'file {self.path}'
+        self.enforce_fps = bool(enforce_fps)
+        self.loop = bool(loop)
+        self.live = self.enforce_fps
+        self._cap: Optional[cv2.VideoCapture] = None
+        self._first: Optional[np.ndarray] = None
+        self._t0 = 0.0
+        self._index = 0  # frames of the file consumed (read or skipped) since _t0
+
+    def _open(self) -> None:
+        if not self.path.is_file():
+            raise SourceError(f'video file not found: {self.path}; accepted: {ACCEPTED}')
+        if not os.access(self.path, os.R_OK):
+            raise SourceError(f'video file not readable (permissions): {self.path}')
+        cap = cv2.VideoCapture(str(self.path))
+        ok, first = cap.read() if cap.isOpened() else (False, None)
+        if not ok:
+            cap.release()
+            raise SourceError(f'cannot decode video file {self.path}: OpenCV could not read a '
+                              'frame from it (not a video, corrupt, or an unsupported codec)')
+        self.fps = fps_of(cap)
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        self.frame_count = count if count > 0 else None
+        if self.enforce_fps and self.fps is None:
+            LOG.warning('%s: frame rate unknown; enforce_fps plays it at 30 fps', self.description)
+        self._cap = cap
+        self._first = first  # checked above; handed out by the first read
+        self._t0 = 0.0
+        self._index = 0
+
+    def _restart(self) -> tuple:
+        """Seek back to the first frame (reopening when the container cannot seek)."""
+        self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        ok, image = self._cap.read()
+        if not ok:
+            self._cap.release()
+            self._cap = cv2.VideoCapture(str(self.path))
+            ok, image = self._cap.read()
+        self._t0, self._index = time.monotonic(), 0
+        return ok, image
+
+    def _pace(self, cap: 'cv2.VideoCapture') -> bool:
+        """Wait for the next frame's due time; skip frames when behind. False: interrupted."""
+        period = 1.0 / (self.fps or 30.0)
+        now = time.monotonic()
+        if self._t0 == 0.0:
+            self._t0 = now
+        due = self._t0 + self._index * period
+        if now < due:
+            return not self._interrupt.wait(due - now)
+        for _ in range(int((now - due) / period)):  # a live camera would have replaced these
+            if not cap.grab():
+                break
+            self._index += 1
+            self.skipped += 1
+        return True
+
+    def _read(self) -> Optional[RawFrame]:
+        cap = self._cap
+        if cap is None:
+            return None
+        if self.enforce_fps and not self._pace(cap):
+            return None
+        if self._first is not None:
+            ok, image, self._first = True, self._first, None
+        else:
+            ok, image = cap.read()
+        if not ok and self.loop and not self._interrupt.is_set():
+            ok, image = self._restart()
+        if not ok:
+            self.set_state(SourceState.ENDED, 'end of file')
+            return None
+        self._index += 1
+        return now_raw(image)
+
+    def _close(self) -> None:
+        self._first = None
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+
+class CaptureSource(FrameSource):
+    """
+    A camera (index) or a network stream (URL) read with OpenCV, reconnecting with backoff.
+
+    A failed read or a stall (no data for read_timeout, network only) counts as a loss; the
+    source then reopens after policy.delay(attempt) seconds until it succeeds or
+    policy.max_attempts is spent (state 'failed', read() returns None).
+    """
+
+    live = True
+
+    def __init__(self, target: Union[int, str], policy: Optional[ReconnectPolicy] = None) -> None:
+        super().__init__()
+        self.target = target
+        self.policy = policy or ReconnectPolicy()
+        if isinstance(target, int):
+            self.kind = 'camera'
+            self.description = f'camera {target}'
+        else:
+            self.kind = 'network'
+            self.description = redact(target)
+        self._cap: Optional[cv2.VideoCapture] = None
+
+    def _new_capture(self) -> 'cv2.VideoCapture':
+        if self.kind == 'camera':
+            return cv2.VideoCapture(self.target)
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.policy.open_timeout * 1000),
+                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.policy.read_timeout * 1000)]
+        return cv2.VideoCapture(self.target, cv2.CAP_FFMPEG, params)
+
+    def _connect(self) -> bool:
+        cap = self._new_capture()
+        if not cap.isOpened():
+            cap.release()
+            return False
+        self._cap = cap
+        self.fps = fps_of(cap)
+        return True
+
+    def _open(self) -> None:
+        if not self._connect():
+            what = ('no camera at that index, or it is busy' if self.kind == 'camera'
+                    else 'unreachable, refused, wrong credentials, or not a video stream')
+            raise SourceError(f'cannot open {self.description} ({what}); accepted: {ACCEPTED}')
+
+    def _release(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+    def _read(self) -> Optional[RawFrame]:
+        while not self._interrupt.is_set():
+            if self._cap is not None:
+                ok, image = self._cap.read()
+                if ok and image is not None:
+                    return now_raw(image)
+                if self._interrupt.is_set():
+                    break
+                self._release()
+                self.losses += 1
+            if not self._reconnect():
+                return None
+        return None
+
+    def _reconnect(self) -> bool:
+        policy = self.policy
+        attempt = 0
+        while policy.max_attempts is None or attempt < policy.max_attempts:
+            delay = policy.delay(attempt)
+            self.set_state(SourceState.RECONNECTING, f'stream lost or stalled; reconnect '
+                           f'attempt {attempt + 1} in {delay:.2f} s', logging.WARNING)
+            if self._interrupt.wait(delay):
+                return False
+            if self._connect():
+                self.reconnects += 1
+                self.set_state(SourceState.CONNECTED,
+                               f'reconnected after {attempt + 1} attempt(s)')
+                return True
+            attempt += 1
+        self.set_state(SourceState.FAILED, f'gave up after {attempt} reconnect attempts',
+                       logging.ERROR)
+        return False
+
+    def _close(self) -> None:
+        self._release()
