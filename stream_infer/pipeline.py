@@ -87,6 +87,7 @@ class _Packet(NamedTuple):
 class _Inferred(NamedTuple):
     frame: Frame
     detected: DetectionResult
+    options: PostprocessOptions
 
 
 class Pipeline:
@@ -222,8 +223,9 @@ class Pipeline:
         errors = 0
         try:
             for packet in self._items(self.slot):
+                options = settings.options  # one read per frame: changes apply from the next
                 try:
-                    detected = detector.run(packet.prepared, settings.options)
+                    detected = detector.run(packet.prepared, options)
                     errors = 0
                 except Exception as exc:  # noqa: BLE001 - counted; too many in a row end it
                     if self.stop_flag.is_set():
@@ -235,7 +237,7 @@ class Pipeline:
                         break
                     continue
                 try:
-                    self.results.put(_Inferred(packet.frame, detected), block=True)
+                    self.results.put(_Inferred(packet.frame, detected, options), block=True)
                 except SlotClosed:
                     break
         except Exception as exc:  # noqa: BLE001 - reported as the run's error
@@ -265,7 +267,7 @@ class Pipeline:
             self.finish()
 
     def _track(self, inferred: _Inferred) -> StreamResult:
-        frame, detected = inferred
+        frame, detected, options = inferred
         tracker = self.settings.tracker  # one read per frame: changes apply from the next one
         detections = detected.detections
         start = time.perf_counter()
@@ -276,7 +278,7 @@ class Pipeline:
         timings = dict(detected.timings_ms)
         timings['track'] = (time.perf_counter() - start) * 1000.0
         age_ms = (time.monotonic() - frame.monotonic) * 1000.0
-        return StreamResult(frame, detections, timings, age_ms)
+        return StreamResult(frame, detections, timings, age_ms, options)
 
     def _frame_error(self, stage: str, frame: Frame, exc: Exception) -> None:
         self.stats.count('errors')

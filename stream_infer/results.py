@@ -28,11 +28,12 @@ and the ROS node all read it, and convert its supervision Detections at their ow
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import numpy as np
 import supervision as sv
 
+from stream_infer.options import PostprocessOptions
 from stream_infer.predictions import to_prediction_dict
 from stream_infer.sources import Frame
 
@@ -45,13 +46,14 @@ class StreamResult:
     detections: sv.Detections in frame pixels with confidence, class_id, data['class_name']
     and tracker_id (the track id, or -1 when the box is on no confirmed track or tracking is
     off). timings_ms: 'preprocess', 'infer', 'postprocess', 'track'. age_ms: capture ->
-    delivery to the callbacks.
+    delivery to the callbacks. options: the PostprocessOptions this frame was filtered with.
     """
 
     frame: Frame
     detections: sv.Detections
     timings_ms: Dict[str, float]
     age_ms: float
+    options: Optional[PostprocessOptions] = None
 
     @property
     def frame_id(self) -> int:
