@@ -62,14 +62,15 @@ def add_option_flags(group: argparse._ArgumentGroup, cls: type) -> None:
             group.add_argument(flag, dest=name, action='store_true', default=f.default,
                                help=text)
         elif meta['kind'] is tuple:
+            singular = name[:-2] if name.endswith('ses') else name.rstrip('s')
             group.add_argument(flag, dest=name, nargs='+', default=f.default,
-                               metavar=name.rstrip('s').upper(), help=text)
+                               metavar=singular.upper(), help=text)
         else:
             kind = meta['kind']
             shown = '' if f.default is None else f' ({f.default})'
             group.add_argument(flag, dest=name, type=kind, default=f.default,
                                metavar=name.split('_')[-1].upper(),
-                               help=f'{text}{shown}; {describe_accepted(f)}'
+                               help=f'{text}{shown}; {describe_accepted(f, none=None)}'
                                if meta['bounds'] or meta['choices'] else f'{text}{shown}')
 
 

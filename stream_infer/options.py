@@ -56,8 +56,12 @@ def option(default: Any, help: str, *, bounds: Optional[Tuple[Any, Any]] = None,
         'optional': optional, 'kind': kind or type(default)})
 
 
-def describe_accepted(f: Field) -> str:
-    """Say in words what an option accepts ('a number in [0, 1]', 'one of: a, b')."""
+def describe_accepted(f: Field, none: Optional[str] = 'None') -> str:
+    """
+    Say in words what an option accepts ('a number in [0, 1]', 'one of: a, b').
+
+    none: how the interface spells an unset optional value (None: do not mention it).
+    """
     meta = f.metadata
     kind = meta['kind']
     if meta['choices']:
@@ -68,13 +72,13 @@ def describe_accepted(f: Field) -> str:
         text = 'an integer' if kind is int else 'a number'
         low, high = meta['bounds'] or (None, None)
         if meta['above'] is not None:
-            text += f' > {meta["above"]:g}'
+            text += f' > {meta["above"]:g}' + ('' if high is None else f' and <= {high:g}')
         elif low is not None and high is not None:
             text += f' in [{low:g}, {high:g}]'
         elif low is not None:
             text += f' >= {low:g}'
-    if meta['optional']:
-        text += ', or None'
+    if meta['optional'] and none is not None:
+        text += f', or {none}'
     return text
 
 
@@ -158,8 +162,8 @@ class PostprocessOptions:
     max_detections: int = option(100, 'most detections per frame, after NMS',
                                  bounds=(1, 10000))
     classes: Optional[tuple] = option(
-        None, 'keep only these classes (indices here; names are resolved by the stream); '
-        'None = all', optional=True, kind=tuple)
+        None, 'keep only these classes, by name or index (the stream resolves names to '
+        'indices); unset: all classes', optional=True, kind=tuple)
 
     def __post_init__(self) -> None:
         check_options(self, skip=('classes',))
@@ -220,7 +224,7 @@ class ReconnectPolicy:
                                   bounds=(None, 60.0), above=0.0)
     max_delay: float = option(5.0, 'longest delay between reconnect attempts, seconds',
                               bounds=(None, 600.0), above=0.0)
-    max_attempts: Optional[int] = option(None, 'reconnect attempts before giving up; None = '
+    max_attempts: Optional[int] = option(None, 'reconnect attempts before giving up; unset: '
                                          'forever', bounds=(1, None), optional=True, kind=int)
     open_timeout: float = option(10.0, 'network sources: longest wait to open, seconds',
                                  above=0.0)
@@ -273,10 +277,11 @@ class ModelOptions:
     providers: tuple = option(('CPUExecutionProvider',), 'ONNX Runtime execution providers in '
                               'order of preference (CUDA, TensorRT, OpenVINO, CoreML, CPU); '
                               'unavailable ones are skipped with a warning')
-    threads: Optional[int] = option(None, 'ONNX Runtime intra-op threads; None = its default '
-                                    '(all cores)', bounds=(1, 256), optional=True, kind=int)
-    labels: Optional[str] = option(None, 'class names file (txt, one per line, or yaml); None '
-                                   '= from the model metadata', optional=True, kind=str)
+    threads: Optional[int] = option(None, "ONNX Runtime intra-op threads; unset: onnxruntime's "
+                                    'default (all cores)', bounds=(1, 256), optional=True,
+                                    kind=int)
+    labels: Optional[str] = option(None, 'class names file (txt, one per line, or yaml); unset: '
+                                   'from the model metadata', optional=True, kind=str)
 
     def __post_init__(self) -> None:
         check_options(self, skip=('labels',))

@@ -24,10 +24,32 @@ import yaml
 
 from stream_infer.ros import launch_support
 from stream_infer.ros.parameters import (
-    BY_NAME, check_change, class_filter, descriptor, LIVE, MODEL, PARAMS, SOURCE)
+    BY_NAME, check_change, class_filter, descriptor, LIVE, MODEL, options_from, PARAMS, SOURCE)
 
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCH_FILES = sorted((ROOT / 'launch').glob('*.launch.py'))
+
+
+def test_parameters_derive_from_the_options():
+    # The ROS default is the option's, except where the node deliberately differs.
+    differs = {'enforce_fps': True, 'classes': [''], 'track_frame_rate': 30}
+    for p in PARAMS:
+        default = p.option.default
+        default = p.ros_none if default is None else default
+        default = list(default) if isinstance(default, tuple) else default
+        assert p.default == differs.get(p.name, default), p.name
+        assert p.option.metadata['help'][1:] in p.description
+        assert p.to_option(p.default) == (None if p.name == 'classes' else
+                                          p.option.default if p.name not in differs else
+                                          float(p.default) if p.name == 'track_frame_rate'
+                                          else p.default)
+    assert check_change('threads', 0, 'unconfigured') is None  # 0 = onnxruntime's default
+    assert '0 (unset)' in check_change('threads', -1, 'unconfigured')
+    reason = check_change('confidence', 1.000001, 'active')  # inside rclpy's range tolerance
+    assert reason == 'confidence=1.000001: expected a number in [0, 1]'
+    with pytest.raises(ValueError, match=r'reconnect_max_delay \(5\) must be >= '
+                                         r'reconnect_delay \(10\)'):
+        options_from({'reconnect_delay': 10.0, 'reconnect_max_delay': 5.0})
 
 
 def test_config_file_lists_every_parameter_with_its_default():

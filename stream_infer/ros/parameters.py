@@ -96,7 +96,8 @@ class Param:
     @property
     def description(self) -> str:
         text = self.option.metadata['help']
-        return text[0].upper() + text[1:] + ('' if text.endswith('.') else '.')
+        text = text[0].upper() + text[1:] + ('' if text.endswith('.') else '.')
+        return text if self.ros_none is None else f'{text} {self.ros_none!r} = unset.'
 
     @property
     def bounds(self) -> Optional[Tuple[float, float]]:
@@ -224,9 +225,10 @@ def check_value_of(name: str, value: Any) -> Optional[str]:
         return None
     try:
         check_value(p.option, p.to_option(value))
-    except ConfigurationError as exc:
-        return _in_parameter_words(f'{name}={value!r}: expected {describe_accepted(p.option)}'
-                                   if p.name != p.field else str(exc))
+    except ConfigurationError:
+        none = None if p.ros_none is None else f'{p.ros_none!r} (unset)'
+        return _in_parameter_words(f'{name}={value!r}: expected '
+                                   f'{describe_accepted(p.option, none)}')
     return None
 
 
