@@ -266,6 +266,12 @@ class InferenceStream:
         return model if requested is None else min(requested, model)
 
     @property
+    def model_runs(self) -> int:
+        """Return the model runs of the current (or last) run; a batch of frames is one."""
+        pipeline = self._pipeline
+        return 0 if pipeline is None else pipeline.model_runs
+
+    @property
     def tracking(self) -> bool:
         return self._tracking
 
