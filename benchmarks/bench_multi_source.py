@@ -128,7 +128,7 @@ def timed_run(detector, count, seconds, enforce_fps=False, max_batch=None):
     model run, process CPU ms per frame delivered in the window).
     """
     clip = bundled_clip_path()
-    kwargs = dict(model=detector, loop=True, enforce_fps=enforce_fps, max_batch=max_batch)
+    kwargs = {'model': detector, 'loop': True, 'enforce_fps': enforce_fps, 'max_batch': max_batch}
     if count == 1:
         stream = InferenceStream(clip, **kwargs)
     else:
