@@ -124,8 +124,8 @@ def timed_run(detector, count, seconds, enforce_fps=False, max_batch=None):
     """
     Run count copies of the clip (looping) for WARMUP_S + seconds; count what each delivered.
 
-    Returns (per-source results in the window, per-source ages in ms, stream stats, frames per
-    model run, process CPU ms per frame delivered in the window).
+    Returns (per-source results in the window, per-source ages in ms, per-source stats, frames
+    per model run, process CPU ms per frame delivered in the window).
     """
     clip = bundled_clip_path()
     kwargs = {'model': detector, 'loop': True, 'enforce_fps': enforce_fps, 'max_batch': max_batch}
@@ -152,9 +152,8 @@ def timed_run(detector, count, seconds, enforce_fps=False, max_batch=None):
     cpu_ms = cpu_s * 1000.0 / max(sum(counted), 1)
     window_ages = [np.asarray([a for t, a in zip(times, source_ages) if low <= t <= high])
                    for times, source_ages in zip(arrivals, ages)]
-    stats = stream.stats()
-    per_run = stats.frames_processed / max(stream.model_runs, 1)
-    return counted, window_ages, stats, per_run, cpu_ms
+    per_run = stream.stats().frames_processed / max(stream.model_runs, 1)
+    return counted, window_ages, list(stream.stats_by_source().values()), per_run, cpu_ms
 
 
 def throughput(detector, seconds, rounds, configs, label):
@@ -278,13 +277,13 @@ def paced(detector, seconds, model_ms):
           f'{"age p99":>8}   (ms)')
     for count in COUNTS:
         counted, ages, stats, _, _ = timed_run(detector, count, seconds, enforce_fps=True)
-        for index, (done, age) in enumerate(zip(counted, ages)):
+        for index, (done, age, one) in enumerate(zip(counted, ages, stats)):
             p50, p99 = np.percentile(age, (50, 99)) if len(age) else (0.0, 0.0)
-            print(f'  {count:<10} {index:>6} {done / seconds:6.1f} {"":>8} {p50:8.1f} '
-                  f'{p99:8.1f}')
+            print(f'  {count:<10} {index:>6} {done / seconds:6.1f} {one.frames_dropped:8d} '
+                  f'{p50:8.1f} {p99:8.1f}')
         print(f'  {count:<10} {"all":>6} {sum(counted) / seconds:6.1f} '
-              f'{stats.frames_dropped:8d}   (one model run {model_ms:.0f} ms; a frame waits '
-              f'for at most {count} runs)')
+              f'{sum(one.frames_dropped for one in stats):8d}   (one model run '
+              f'{model_ms:.0f} ms; round-robin: a frame waits for at most {count} runs)')
 
 
 def model_ms_of(detector):

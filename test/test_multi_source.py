@@ -72,14 +72,15 @@ def batch_row(result):
     return int(round((float(far[0]) - 0.5) * 100))
 
 
-def test_identity_across_sources_under_load_with_real_batches(tmp_path):
+@pytest.mark.parametrize('batch, max_batch', [('batch', 8), (4, 4)], ids=['dynamic', 'fixed4'])
+def test_identity_across_sources_under_load_with_real_batches(tmp_path, batch, max_batch):
     """Three file-like sources and one pushed live: every box is on its own frame and source."""
-    model = frame_code_model(tmp_path / 'codes.onnx', batch='batch', extra_cost=12)
+    model = frame_code_model(tmp_path / 'codes.onnx', batch=batch, extra_cost=12)
     counts = {'a': 240, 'b': 160, 'c': 200}
     sources = {name: frames(n, k * LANE) for k, (name, n) in enumerate(counts.items())}
     sources['live'] = None
     stream = InferenceStream(sources=sources, model=model, track=False)
-    assert stream.max_batch == 8 and stream.source_names == ('a', 'b', 'c', 'live')
+    assert stream.max_batch == max_batch and stream.source_names == ('a', 'b', 'c', 'live')
     results = []
     stream.on_result(results.append)
     stream.start()
