@@ -176,9 +176,9 @@ class InferenceStream:
             read_timeout=read_timeout)
         playback = SourceOptions(enforce_fps=enforce_fps, loop=loop)
         entries = source_entries(source, sources)
-        opened = [open_source(spec, enforce_fps=playback.enforce_fps, loop=playback.loop,
-                              reconnect=policy) for _, spec in entries]
-        if len(set(map(id, opened))) != len(opened):
+        built = [open_source(spec, enforce_fps=playback.enforce_fps, loop=playback.loop,
+                             reconnect=policy) for _, spec in entries]
+        if len(set(map(id, built))) != len(built):
             raise UsageError('the same FrameSource object is given twice; each source needs '
                              'its own')
         self._tracker_options: TrackerOptions = from_mapping(TrackerOptions, tracker_options)
@@ -198,7 +198,7 @@ class InferenceStream:
         self._stats.stopped()
         limit = None if max_frames is None else int(max_frames)
         self._lanes: List[Lane] = []
-        for index, ((name, _), frame_source) in enumerate(zip(entries, opened)):
+        for index, ((name, _), frame_source) in enumerate(zip(entries, built)):
             stats = self._stats if len(entries) == 1 else StatsRecorder(parent=self._stats)
             stats.stopped()
             lane = Lane(index, name, frame_source, LiveSettings(self._options, None), stats,

@@ -30,6 +30,7 @@ import pytest
 from test_network_stream import Camera, free_port
 
 from stream_infer.errors import ConfigurationError, SourceError, UsageError
+from stream_infer.sources import PushSource
 from stream_infer.stream import InferenceStream
 
 LANE = 4096  # codes of source k: k * LANE + frame index
@@ -334,6 +335,9 @@ def test_bad_multi_source_usage_is_a_clear_error(tmp_path):
         InferenceStream(sources={'front cam': None}, model=model)
     with pytest.raises(ValueError, match='max_batch'):
         InferenceStream(None, model, max_batch=0)
+    shared = PushSource()
+    with pytest.raises(UsageError, match='same FrameSource object is given twice'):
+        InferenceStream(sources=[shared, shared], model=model)
     stream = InferenceStream(sources=[None, None], model=model)
     assert stream.source_names == ('0', '1') and stream.max_batch == 1
     with pytest.raises(UsageError, match='2 sources'):
