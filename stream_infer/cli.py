@@ -13,23 +13,29 @@
 # limitations under the License.
 
 """
-`stream-infer SOURCE`: detections and tracks from a camera, file, URL or image, without ROS.
+`stream-infer SOURCE [SOURCE ...]`: detections and tracks from cameras, files, URLs or images.
 
 Writes JSON Lines (one Roboflow-style object per processed frame) and/or an annotated video,
-shows progress on stderr and prints a short summary at the end. Exit status: 0 done, 1 the
-stream ended on an error, 2 bad arguments, source or model, 130 interrupted (Ctrl-C).
+shows progress on stderr and prints a short summary at the end. Several sources share one model
+(NAME=SOURCE names one; unnamed ones are named by their position): each JSON line then carries
+'source_id' (the index) and 'source' (the name), and --output out.mp4 writes one video per
+source, out_<name>.mp4. Exit status: 0 done, 1 the stream ended on an error, 2 bad arguments,
+source or model, 130 interrupted (Ctrl-C).
 """
 
 import argparse
 from collections import Counter
 import logging
 import os
+from pathlib import Path
+import re
 import sys
 import time
-from typing import Any, List, Optional, TextIO
+from typing import Any, Dict, List, Optional, TextIO, Tuple
 
 from stream_infer.annotate import FrameAnnotator
-from stream_infer.errors import StreamInferError
+from stream_infer.errors import ConfigurationError, StreamInferError
+from stream_infer.lanes import NAME_PATTERN
 from stream_infer.options import (
     describe_accepted, ModelOptions, option_fields, PostprocessOptions, ReconnectPolicy,
     SourceOptions, TrackerOptions)
@@ -85,22 +91,65 @@ def build_parser() -> argparse.ArgumentParser:
         'or image (ONNX Runtime + ByteTrack).',
         epilog='examples: stream-infer clip.mp4 --output out.mp4 | stream-infer 0 --json - | '
         'stream-infer rtsp://user:pass@cam/stream --classes person car')
-    parser.add_argument('source', help="camera index (0) or 'webcam', video file, image "
-                        'file, or rtsp/http(s) URL')
+    parser.add_argument('source', nargs='+', metavar='SOURCE',
+                        help="camera index (0) or 'webcam', video file, image file, or "
+                        'rtsp/http(s) URL; several share one model, NAME=SOURCE names one')
     parser.add_argument('--model', default=None,
                         help='ONNX model file (default: the bundled COCO-80 CenterNet model)')
     for title, cls in OPTION_GROUPS:
         add_option_flags(parser.add_argument_group(title), cls)
     parser.add_argument('--no-track', action='store_true', help='no ByteTrack tracking')
-    parser.add_argument('--max-frames', type=int, default=None, help='stop after N frames')
+    parser.add_argument('--max-frames', type=int, default=None,
+                        help='stop after N frames (of each source)')
     out = parser.add_argument_group('output')
     out.add_argument('--json', metavar='PATH|-', default=None,
                      help="JSON Lines, one object per processed frame ('-' = stdout)")
     out.add_argument('--output', metavar='VIDEO', default=None,
-                     help='annotated video (boxes, labels with class/score/track id, traces)')
+                     help='annotated video (boxes, labels with class/score/track id, traces); '
+                     'several sources: one per source, VIDEO with _NAME before the suffix')
     out.add_argument('--quiet', action='store_true', help='no progress and no summary')
     out.add_argument('--verbose', '-v', action='store_true', help='log what the engine does')
     return parser
+
+
+NAMED_SOURCE = re.compile(rf'({NAME_PATTERN.pattern})=(.+)', re.DOTALL)
+
+
+def source_arguments(values: List[str]) -> Tuple[Optional[str], Optional[Dict[str, str]]]:
+    """
+    Return (source, None) for one plain SOURCE, else (None, {name: source}).
+
+    NAME=SOURCE names a source; the others are named by their position ('0', '1', ...).
+
+        >>> source_arguments(['clip.mp4'])
+        ('clip.mp4', None)
+        >>> source_arguments(['front=rtsp://cam/a?x=1', 'clip.mp4'])
+        (None, {'front': 'rtsp://cam/a?x=1', '1': 'clip.mp4'})
+    """
+    named = [NAMED_SOURCE.fullmatch(value) for value in values]
+    if len(values) == 1 and named[0] is None:
+        return values[0], None
+    sources: Dict[str, str] = {}
+    for index, (value, match) in enumerate(zip(values, named)):
+        name, spec = (match.group(1), match.group(2)) if match else (str(index), value)
+        if name in sources:
+            raise ConfigurationError(f'source name {name!r} is given twice; each source needs '
+                                     'its own NAME=')
+        sources[name] = spec
+    return None, sources
+
+
+def video_paths(output: str, names: Tuple[str, ...]) -> List[Path]:
+    """
+    Return the annotated video path of each source: output itself for one, else out_NAME.mp4.
+
+        >>> [str(p) for p in video_paths('out/run.mp4', ('front', 'rear'))]
+        ['out/run_front.mp4', 'out/run_rear.mp4']
+    """
+    path = Path(output)
+    if len(names) == 1 and not names[0]:
+        return [path]
+    return [path.with_name(f'{path.stem}_{name}{path.suffix}') for name in names]
 
 
 def _classes(values: Optional[List[str]]) -> Optional[list]:
@@ -156,7 +205,7 @@ class Summary:
 
     def __init__(self) -> None:
         self.per_class: Counter = Counter()
-        self.tracks: dict = {}
+        self.tracks: dict = {}  # (source index, track id) -> class name
 
     def add(self, result: StreamResult) -> None:
         detections = result.detections
@@ -168,14 +217,19 @@ class Summary:
         self.per_class.update(names)
         if detections.tracker_id is not None:
             for track, name in zip(detections.tracker_id.tolist(), names):
-                if track >= 0:
-                    self.tracks.setdefault(track, name)
+                if track >= 0:  # track ids are per source
+                    self.tracks.setdefault((result.source_index, track), name)
 
     def lines(self, stream: InferenceStream) -> List[str]:
         stats = stream.stats()
         out = [f'{stats.frames_processed} frames from {stats.source} in {stats.elapsed_s:.1f} s: '
                f'{stats.mean_processed_fps:.1f} fps, {stats.frames_dropped} dropped '
                f'({stats.stop_reason or "running"})']
+        if len(stream.source_names) > 1:
+            for name, one in stream.stats_by_source().items():
+                out.append(f'  {name}: {one.frames_processed} frames, '
+                           f'{one.mean_processed_fps:.1f} fps, {one.frames_dropped} dropped, '
+                           f'age p99 {one.age_ms.p99:.0f} ms ({one.stop_reason or "running"})')
         if self.per_class:
             out.append('detections: ' + ', '.join(
                 f'{name} {count}' for name, count in self.per_class.most_common()))
@@ -214,13 +268,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     model = option_values(args, ModelOptions)
     try:
         ModelOptions(**model)  # one line naming a bad --layout or --threads
+        source, sources = source_arguments(args.source)
         stream = InferenceStream(
-            args.source, args.model, **post, track=not args.no_track,
+            source, args.model, sources=sources, **post, track=not args.no_track,
             tracker_options=option_values(args, TrackerOptions),
             **option_values(args, SourceOptions), max_frames=args.max_frames,
             reconnect=ReconnectPolicy(**option_values(args, ReconnectPolicy)),
             providers=model['providers'], threads=model['threads'], labels=model['labels'],
-            detector_kwargs={'layout': model['layout']})
+            max_batch=model['max_batch'], detector_kwargs={'layout': model['layout']})
     except (StreamInferError, ValueError, OSError) as exc:
         return _error(exc)
     try:
@@ -229,27 +284,34 @@ def main(argv: Optional[List[str]] = None) -> int:
         stream.close()
 
 
+def _videos(stream: InferenceStream, output: str) -> List[VideoSink]:
+    """One annotated video per source (each with its own annotator: traces are per source)."""
+    return [VideoSink(path, source.fps, FrameAnnotator(class_names=stream.class_names))
+            for path, source in zip(video_paths(output, stream.source_names), stream.sources)]
+
+
 def _run(stream: InferenceStream, args: argparse.Namespace) -> int:
     json_out: Optional[JsonLinesSink] = None
-    video: Optional[VideoSink] = None
+    videos: List[VideoSink] = []
     try:
         if args.output:
-            video = VideoSink(args.output, stream.source.fps,
-                              FrameAnnotator(class_names=stream.class_names))
+            videos = _videos(stream, args.output)
         if args.json:
             json_out = JsonLinesSink(sys.stdout if args.json == '-' else args.json)
     except (ValueError, OSError) as exc:
         return _error(exc)
     report = sys.stderr if args.json == '-' else sys.stdout
     summary = Summary()
-    show_progress = not args.quiet and stream.source.kind != 'image'
-    progress = Progress(stream, None if args.loop else stream.source.frame_count, sys.stderr)
+    show_progress = not args.quiet and any(s.kind != 'image' for s in stream.sources)
+    counts = [source.frame_count for source in stream.sources]
+    total = None if args.loop or None in counts else sum(counts)
+    progress = Progress(stream, total, sys.stderr)
 
     def on_result(result: StreamResult) -> None:
         summary.add(result)
         if json_out is not None:
             json_out(result)
-        if video is not None and not video.write(result):
+        if videos and not videos[result.source_index].write(result):
             stream.stop()
         if show_progress:
             progress.update()
@@ -265,13 +327,14 @@ def _run(stream: InferenceStream, args: argparse.Namespace) -> int:
     finally:
         if json_out is not None:
             json_out.close()
-        if video is not None:
+        for video in videos:
             video.close()
         if show_progress:
             progress.update(force=progress.shown)
             progress.finish()
-    if video is not None and video.error:
-        return _error(video.error)
+    for video in videos:
+        if video.error:
+            return _error(video.error)
     if stream.error is not None and code == EXIT_OK:
         print(f'{PROG}: error: the stream ended on an error: {redact(str(stream.error))}',
               file=sys.stderr)
@@ -279,7 +342,7 @@ def _run(stream: InferenceStream, args: argparse.Namespace) -> int:
     if not args.quiet:
         for line in summary.lines(stream):
             print(line, file=report)
-        if video is not None:
+        for video in videos:
             print(f'annotated video: {video.path} ({video.frames} frames)', file=report)
         if args.json and args.json != '-':
             print(f'json lines: {os.fspath(args.json)}', file=report)

@@ -19,11 +19,15 @@ The producer swaps a whole object in under a Condition, and the consumer takes t
 out, so a consumer can never see one frame's image with another frame's id (the bug of
 flag-and-attribute hand-offs). put(block=False) replaces a waiting item and counts the drop
 (live sources); put(block=True) waits until the slot is free (files read as fast as possible).
+
+A SlotGroup is several such slots (one per source) sharing one Condition, so one consumer can
+wait for "any slot has an item" and take from them round-robin: a busy source never starves a
+slow one, and an empty or stalled slot never blocks the others.
 """
 
 import threading
 import time
-from typing import Generic, Optional, TypeVar
+from typing import Generic, List, Optional, Tuple, TypeVar
 
 T = TypeVar('T')
 
@@ -44,8 +48,8 @@ class LatestSlot(Generic[T]):
         ('frame 2', 1)
     """
 
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
+    def __init__(self, condition: Optional[threading.Condition] = None) -> None:
+        self._cond = condition or threading.Condition()  # a SlotGroup's slots share one
         self._item: Optional[T] = None
         self._full = False
         self._finished = False
@@ -95,10 +99,14 @@ class LatestSlot(Generic[T]):
                 self._cond.wait(remaining)
             if self._closed:
                 raise SlotClosed()
-            item, self._item, self._full = self._item, None, False
-            self.takes += 1
-            self._cond.notify_all()
-            return item
+            return self._pop()
+
+    def _pop(self) -> T:
+        """Remove the waiting item (the caller holds the condition and knows it is full)."""
+        item, self._item, self._full = self._item, None, False
+        self.takes += 1
+        self._cond.notify_all()
+        return item
 
     def finish(self) -> None:
         """No more puts: the waiting item (if any) can still be taken, then take() raises."""
@@ -117,5 +125,79 @@ class LatestSlot(Generic[T]):
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def drained(self) -> bool:
+        """Return True when no item will ever come out again (closed, or finished and empty)."""
+        return self._closed or (self._finished and not self._full)
+
     def __len__(self) -> int:
         return int(self._full)
+
+
+class SlotGroup(Generic[T]):
+    """
+    One LatestSlot per producer, one consumer taking from any of them, round-robin.
+
+    take() waits until at least one slot holds an item, then returns up to max_items of them
+    (one per slot, as (slot index, item) pairs) starting after the slot served last, so every
+    producer with a fresh item gets its turn. It raises SlotClosed once every slot is drained.
+
+        >>> group = SlotGroup(3)
+        >>> group.slots[0].put('a0'); group.slots[2].put('c0')
+        True
+        True
+        >>> group.take(), group.take()
+        ([(0, 'a0')], [(2, 'c0')])
+        >>> group.slots[0].put('a1'); group.slots[1].put('b1'); group.slots[2].put('c1')
+        True
+        True
+        True
+        >>> group.take(max_items=2), group.take(max_items=2)
+        ([(0, 'a1'), (1, 'b1')], [(2, 'c1')])
+    """
+
+    def __init__(self, count: int) -> None:
+        if count < 1:
+            raise ValueError(f'a slot group needs at least one slot, got {count}')
+        self._cond = threading.Condition()
+        self.slots: List[LatestSlot[T]] = [LatestSlot(self._cond) for _ in range(count)]
+        self._last = count - 1  # the slot served last: slot 0 goes first
+
+    def take(self, max_items: int = 1,
+             timeout: Optional[float] = None) -> List[Tuple[int, T]]:
+        """
+        Remove and return up to max_items waiting items, round-robin; [] on timeout.
+
+        Raises SlotClosed when every slot is closed, or finished and empty.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        slots, count = self.slots, len(self.slots)
+        with self._cond:
+            while True:
+                taken = []
+                for step in range(1, count + 1):
+                    index = (self._last + step) % count
+                    slot = slots[index]
+                    if slot._full and not slot._closed:
+                        taken.append((index, slot._pop()))
+                        if len(taken) == max_items:
+                            break
+                if taken:
+                    self._last = taken[-1][0]
+                    return taken
+                if all(slot.drained for slot in slots):
+                    raise SlotClosed()
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return []
+                self._cond.wait(remaining)
+
+    def close(self) -> None:
+        """Close every slot (waiters raise SlotClosed)."""
+        for slot in self.slots:
+            slot.close()
+
+    @property
+    def dropped(self) -> int:
+        """Items replaced before they were taken, over every slot."""
+        return sum(slot.dropped for slot in self.slots)

@@ -282,6 +282,10 @@ class ModelOptions:
                                     kind=int)
     labels: Optional[str] = option(None, 'class names file (txt, one per line, or yaml); unset: '
                                    'from the model metadata', optional=True, kind=str)
+    max_batch: Optional[int] = option(
+        None, 'several sources: most frames per model run when the model takes a batch (a '
+        "dynamic or fixed batch axis); unset: the model's fixed batch, or 8 when it is "
+        'dynamic; 1 = one frame per run', bounds=(1, 256), optional=True, kind=int)
 
     def __post_init__(self) -> None:
         check_options(self, skip=('labels',))

@@ -13,33 +13,42 @@
 # limitations under the License.
 
 """
-One run of the engine: the capture, inference and delivery loops over one source.
+One run of the engine: a capture loop per source, one inference loop, one delivery loop.
 
-The capture thread reads a frame, numbers and stamps it, preprocesses it (Detector.prepare) and
-puts the whole (Frame, PreparedFrame) pair into a single-slot buffer; the inference thread takes
-the pair and runs the model and postprocessing (Detector.run); the delivery thread tracks and
-hands a StreamResult carrying exactly the frame that was predicted to the callbacks. So
-preprocessing frame N+1 and tracking/delivering frame N-1 overlap inference of frame N, and the
-model thread does nothing but run the model. Live sources (cameras, URLs, push, files with
-enforce_fps) replace a waiting frame with a newer one and count the drop, so latency stays
-bounded; other sources wait for the consumer, so nothing is dropped. Every frame that was
-inferred is delivered, in order (the inference -> delivery hand-off waits).
+Each source is a lane: its capture thread reads a frame, numbers and stamps it, preprocesses it
+(Detector.prepare) and puts the whole (Frame, PreparedFrame) pair into the lane's single-slot
+buffer. The inference thread takes what the lanes hold, round-robin (frame_buffer.SlotGroup),
+runs the model and postprocessing (Detector.run, or run_batch for several lanes at once when
+the model takes a batch), and hands the results on; the delivery thread tracks each frame with
+its lane's tracker and hands a StreamResult carrying exactly the frame that was predicted (and
+its source) to the callbacks. So preprocessing the next frames and tracking/delivering the
+previous ones overlap inference, and the model thread does nothing but run the model. One
+source is one lane: the same three threads as ever.
+
+Live sources (cameras, URLs, push, files with enforce_fps) replace a waiting frame with a newer
+one and count the drop, so latency stays bounded; other sources wait for the consumer, so
+nothing is dropped. Round-robin over the lanes that hold a frame means a fast camera cannot
+starve a slow one, and a lane that is reconnecting, stalled or ended holds nothing and so
+blocks nobody. Every frame that was inferred is delivered, in order per lane (the inference ->
+delivery hand-off waits).
 
 The InferenceStream (stream.py) builds one Pipeline per start()/run() and owns everything that
-outlives a run: the detector, the options, the tracker, the callbacks and the statistics.
+outlives a run: the detector, the lanes (source, options, tracker, frame numbering,
+statistics), the callbacks.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+import itertools
 import logging
 import threading
 import time
-from typing import Callable, Iterator, NamedTuple, Optional
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Union
 
 import numpy as np
 
 from stream_infer.detection import DetectionResult, Detector, PreparedFrame
-from stream_infer.frame_buffer import LatestSlot, SlotClosed
+from stream_infer.frame_buffer import LatestSlot, SlotClosed, SlotGroup
 from stream_infer.options import PostprocessOptions
 from stream_infer.results import StreamResult
 from stream_infer.sources import Frame, FrameSource, SourceState
@@ -54,7 +63,7 @@ THREAD_PREFIX = 'stream_infer-'
 
 
 class StopReason(StrEnum):
-    """Why a run ended (Stats.stop_reason, on_stop)."""
+    """Why a run (or one source of it) ended (Stats.stop_reason, on_stop)."""
 
     STOPPED = 'stopped'  # stop() was called (or Ctrl-C in run())
     ENDED = 'ended'  # the source has no more frames
@@ -63,12 +72,49 @@ class StopReason(StrEnum):
     ERROR = 'error'  # preprocessing or the model kept failing (Pipeline.error says why)
 
 
+# A run of several sources ends for the most serious of its sources' reasons.
+REASON_PRIORITY = (StopReason.ERROR, StopReason.FAILED, StopReason.STOPPED,
+                   StopReason.MAX_FRAMES, StopReason.ENDED)
+
+
+def combined_reason(reasons: Sequence[Optional[StopReason]]) -> StopReason:
+    """
+    Return the reason a run ends for, given its sources' reasons (the most serious one).
+
+        >>> combined_reason([StopReason.ENDED, StopReason.FAILED, StopReason.ENDED])
+        <StopReason.FAILED: 'failed'>
+    """
+    known = {reason for reason in reasons if reason is not None}
+    return next((reason for reason in REASON_PRIORITY if reason in known), StopReason.STOPPED)
+
+
 @dataclass
 class LiveSettings:
     """What a run reads once per frame; the stream swaps whole objects in from any thread."""
 
     options: PostprocessOptions
     tracker: Optional[Tracker]
+
+
+@dataclass
+class Lane:
+    """
+    One source of a stream and what it keeps across runs.
+
+    index and name identify it in results and stats (name '' for a stream made with a single
+    source); settings are the options and tracker in force for it; overrides the option
+    fields set for it alone (the rest follow the stream's shared options); frame ids go on
+    across runs; max_frames ends this source (not the others) after that many results.
+    """
+
+    index: int
+    name: str
+    source: FrameSource
+    settings: LiveSettings
+    stats: StatsRecorder
+    max_frames: Optional[int] = None
+    overrides: Dict[str, Any] = field(default_factory=dict)
+    frame_ids: Iterator[int] = field(default_factory=itertools.count)
 
 
 class Hooks(NamedTuple):
@@ -84,7 +130,40 @@ class _Packet(NamedTuple):
     prepared: PreparedFrame
 
 
+class LaneRun:
+    """The per-run state of one lane: its slot, capture thread, counters and end reason."""
+
+    def __init__(self, lane: Lane, slot: LatestSlot, thread_name: str,
+                 target: Callable[['LaneRun'], None]) -> None:
+        self.lane = lane
+        self.slot = slot
+        self.drop = lane.source.live
+        self.stop_flag = threading.Event()
+        self.reason: Optional[StopReason] = None
+        self.error: Optional[BaseException] = None
+        self.processed = 0
+        self.errors_in_a_row = 0  # inference errors (the inference thread's count)
+        self.closed = False  # ended early (max_frames, errors): nothing more is delivered
+        self._lock = threading.Lock()
+        self.thread = threading.Thread(target=target, args=(self,), name=thread_name,
+                                       daemon=True)
+
+    def note(self, reason: StopReason, error: Optional[BaseException] = None) -> None:
+        """Record why this lane ends (the first reason wins)."""
+        with self._lock:
+            if self.reason is None:
+                self.reason = reason
+                self.error = error
+
+    @property
+    def delivered_all(self) -> bool:
+        """Return True once max_frames results were delivered (later frames are not)."""
+        limit = self.lane.max_frames
+        return limit is not None and self.processed >= limit
+
+
 class _Inferred(NamedTuple):
+    run: LaneRun
     frame: Frame
     detected: DetectionResult
     options: PostprocessOptions
@@ -93,29 +172,28 @@ class _Inferred(NamedTuple):
 class Pipeline:
     """The state and threads of one start()..stop() run; a restart gets a fresh one."""
 
-    def __init__(self, source: FrameSource, detector: Detector, settings: LiveSettings,
-                 stats: StatsRecorder, hooks: Hooks, frame_ids: Iterator[int],
-                 max_frames: Optional[int] = None) -> None:
-        self.source = source
+    def __init__(self, lanes: Sequence[Lane], detector: Detector, stats: StatsRecorder,
+                 hooks: Hooks, max_batch: int = 1) -> None:
         self.detector = detector
-        self.settings = settings
-        self.stats = stats
+        self.stats = stats  # the total (the only recorder with one lane)
         self.hooks = hooks
-        self.frame_ids = frame_ids
-        self.max_frames = max_frames
-        self.drop = source.live
-        self.slot: LatestSlot[_Packet] = LatestSlot()  # capture -> inference, newest wins
-        self.results: LatestSlot[_Inferred] = LatestSlot()  # inference -> delivery, waits
+        self.max_batch = max(1, int(max_batch))
+        self.group: SlotGroup[_Packet] = SlotGroup(len(lanes))  # capture -> inference
+        single = len(lanes) == 1
+        self.runs: List[LaneRun] = [
+            LaneRun(lane, slot, THREAD_PREFIX + ('capture' if single else f'capture-{lane.name}'),
+                    self._capture_loop)
+            for lane, slot in zip(lanes, self.group.slots)]
+        self.results: LatestSlot[tuple] = LatestSlot()  # inference -> delivery, waits
         self.stop_flag = threading.Event()
         self.finished = threading.Event()  # ended: threads done, on_stop callbacks next
         self.done = threading.Event()  # ended and on_stop callbacks called
-        self.reason: Optional[StopReason] = None
-        self.error: Optional[BaseException] = None
+        self.reason: Optional[StopReason] = None  # set when the run has finished
+        self._error: Optional[BaseException] = None
         self.processed = 0
+        self.model_runs = 0  # session runs (a batch is one)
         self.started_fired = False
         self._lock = threading.Lock()
-        self.capture_thread = threading.Thread(
-            target=self._capture_loop, name=THREAD_PREFIX + 'capture', daemon=True)
         self.infer_thread = threading.Thread(
             target=self._inference_loop, name=THREAD_PREFIX + 'infer', daemon=True)
         self.deliver_thread: Optional[threading.Thread] = None  # None: run() on the caller
@@ -130,38 +208,55 @@ class Pipeline:
             self.deliver_thread = threading.Thread(
                 target=self.deliver_loop, name=THREAD_PREFIX + 'deliver', daemon=True)
             self.loop_thread = self.deliver_thread
-        self.capture_thread.start()
+        for run in self.runs:
+            run.thread.start()
         self.infer_thread.start()
         if self.deliver_thread is not None:
             self.deliver_thread.start()
 
     def workers(self) -> list:
         """Return the run's own threads that were started."""
-        return [t for t in (self.capture_thread, self.infer_thread, self.deliver_thread)
-                if t is not None and t.ident is not None]
+        threads = [run.thread for run in self.runs]
+        threads += [self.infer_thread, self.deliver_thread]
+        return [t for t in threads if t is not None and t.ident is not None]
 
     def end(self, reason: StopReason, error: Optional[BaseException] = None) -> None:
-        """Record why the run ends (the first reason wins) and raise the stop flag."""
-        self.note(reason, error)
+        """End the whole run: every source that has no reason yet ends for this one."""
+        with self._lock:
+            if error is not None and self._error is None:
+                self._error = error
+        for run in self.runs:
+            run.note(reason, error)
+            run.stop_flag.set()
         self.stop_flag.set()
 
-    def note(self, reason: StopReason, error: Optional[BaseException] = None) -> None:
-        """Record why the run will end without stopping it (what is buffered is still done)."""
-        with self._lock:
-            if self.reason is None:
-                self.reason = reason
-                self.error = error
+    def end_lane(self, run: LaneRun, reason: StopReason,
+                 error: Optional[BaseException] = None) -> None:
+        """End one source now (max_frames, errors): its frames still waiting are discarded."""
+        run.note(reason, error)
+        run.closed = True
+        run.stop_flag.set()
+        run.slot.close()
+        run.lane.source.interrupt()
 
     def interrupt(self) -> None:
-        """Wake every thread blocked in the source or a slot (they then see the stop flag)."""
-        self.source.interrupt()
-        self.slot.close()
+        """Wake every thread blocked in a source or a slot (they then see the stop flag)."""
+        for run in self.runs:
+            run.lane.source.interrupt()
+        self.group.close()
         self.results.close()
 
     @property
+    def error(self) -> Optional[BaseException]:
+        """Return the exception that ended the run or one of its sources (None: none did)."""
+        if self._error is not None:
+            return self._error
+        return next((run.error for run in self.runs if run.error is not None), None)
+
+    @property
     def dropped(self) -> int:
-        """Frames replaced in the slot before the model took them."""
-        return self.slot.dropped
+        """Frames replaced in the slots before the model took them (all sources)."""
+        return self.group.dropped
 
     # ------------------------------------------------------------------ threads
     def _items(self, slot: LatestSlot) -> Iterator:
@@ -174,101 +269,150 @@ class Pipeline:
             if item is not None:
                 yield item
 
-    def _capture_loop(self) -> None:
-        """Read, number, stamp and prepare frames; hand each over through the slot."""
-        source, detector = self.source, self.detector
+    def _capture_loop(self, run: LaneRun) -> None:
+        """Read, number, stamp and prepare one source's frames; hand each over in its slot."""
+        lane, detector = run.lane, self.detector
+        source = lane.source
         captured = errors = 0
-        limit = None if self.drop else self.max_frames  # nothing is dropped: stop reading
+        limit = None if run.drop else lane.max_frames  # nothing is dropped: stop reading
         try:
-            while not self.stop_flag.is_set():
+            while not run.stop_flag.is_set():
                 raw = source.read()
-                if raw is None or self.stop_flag.is_set():
+                if raw is None or run.stop_flag.is_set():
                     break
-                frame = Frame(raw.image, next(self.frame_ids), raw.timestamp, raw.monotonic,
+                frame = Frame(raw.image, next(lane.frame_ids), raw.timestamp, raw.monotonic,
                               raw.meta)
-                self.stats.frame_in()
+                lane.stats.frame_in()
                 try:
                     prepared = detector.prepare(frame.image)
                     errors = 0
                 except Exception as exc:  # noqa: BLE001 - counted; too many in a row end it
-                    if self.stop_flag.is_set():
+                    if run.stop_flag.is_set():
                         break
                     errors += 1
-                    self._frame_error('preprocessing', frame, exc)
+                    self._frame_error(run, 'preprocessing', frame, exc)
                     if errors >= MAX_CONSECUTIVE_ERRORS:
-                        self.end(StopReason.ERROR, exc)
+                        self.end_lane(run, StopReason.ERROR, exc)
                         break
                     continue
                 try:
-                    self.slot.put(_Packet(frame, prepared), block=not self.drop)
+                    run.slot.put(_Packet(frame, prepared), block=not run.drop)
                 except SlotClosed:
                     break
                 captured += 1
                 if limit is not None and captured >= limit:
-                    self.note(StopReason.MAX_FRAMES)
+                    run.note(StopReason.MAX_FRAMES)
                     break
-        except Exception as exc:  # noqa: BLE001 - reported as the run's error
+        except Exception as exc:  # noqa: BLE001 - reported as the source's error
             LOG.exception('capture thread failed on %s', source.description)
-            self.end(StopReason.ERROR, exc)
+            self.end_lane(run, StopReason.ERROR, exc)
         finally:
-            self.slot.finish()  # the inference thread drains what is left, then ends
+            self._note_source_end(run)
+            run.slot.finish()  # the inference thread drains what is left
             try:
                 source.close()
             except Exception:  # noqa: BLE001 - releasing must not raise
                 LOG.exception('closing %s failed', source.description)
 
+    @staticmethod
+    def _note_source_end(run: LaneRun) -> None:
+        state = run.lane.source.state
+        if state == SourceState.FAILED:
+            run.note(StopReason.FAILED)
+        elif state == SourceState.ENDED:
+            run.note(StopReason.ENDED)
+
     def _inference_loop(self) -> None:
-        """Take the newest prepared frame, run the model on it, pass the result on."""
-        detector, settings = self.detector, self.settings
-        errors = 0
+        """Take the lanes' newest prepared frames, round-robin; run the model; pass them on."""
         try:
-            for packet in self._items(self.slot):
-                options = settings.options  # one read per frame: changes apply from the next
+            while not self.stop_flag.is_set():
                 try:
-                    detected = detector.run(packet.prepared, options)
-                    errors = 0
-                except Exception as exc:  # noqa: BLE001 - counted; too many in a row end it
-                    if self.stop_flag.is_set():
-                        break
-                    errors += 1
-                    self._frame_error('inference', packet.frame, exc)
-                    if errors >= MAX_CONSECUTIVE_ERRORS:
-                        self.end(StopReason.ERROR, exc)
-                        break
+                    taken = self.group.take(self.max_batch, POLL_S)
+                except SlotClosed:
+                    break
+                if not taken:
+                    continue
+                inferred = self._infer([(self.runs[index], packet) for index, packet in taken])
+                if not inferred:
                     continue
                 try:
-                    self.results.put(_Inferred(packet.frame, detected, options), block=True)
+                    self.results.put(inferred, block=True)
                 except SlotClosed:
                     break
         except Exception as exc:  # noqa: BLE001 - reported as the run's error
-            LOG.exception('inference thread failed on %s', self.source.description)
+            LOG.exception('inference thread failed')
             self.end(StopReason.ERROR, exc)
         finally:
             self.results.finish()  # the delivery loop delivers what is left, then ends
 
-    def deliver_loop(self) -> None:
-        """Track each inferred frame in order and hand the result to the stream."""
+    def _infer(self, taken: List[tuple]) -> tuple:
+        """Run the model on one frame per lane taken; count and skip the frames that fail."""
+        options = [run.lane.settings.options for run, _ in taken]  # one read per frame
+        self.model_runs += 1
+        outcomes: List[Union[DetectionResult, Exception]]
+        if len(taken) == 1:
+            outcomes = [self._run_one(taken[0][1], options[0])]
+        else:
+            try:
+                outcomes = list(self.detector.run_batch(
+                    [packet.prepared for _, packet in taken], options))
+            except Exception:  # noqa: BLE001 - find the frame(s) to blame: one at a time
+                outcomes = [self._run_one(packet, opts)
+                            for (_, packet), opts in zip(taken, options)]
+        inferred = []
+        for (run, packet), opts, outcome in zip(taken, options, outcomes):
+            if isinstance(outcome, Exception):
+                if self.stop_flag.is_set():
+                    return ()
+                run.errors_in_a_row += 1
+                self._frame_error(run, 'inference', packet.frame, outcome)
+                if run.errors_in_a_row >= MAX_CONSECUTIVE_ERRORS:
+                    self.end_lane(run, StopReason.ERROR, outcome)
+                continue
+            run.errors_in_a_row = 0
+            inferred.append(_Inferred(run, packet.frame, outcome, opts))
+        return tuple(inferred)
+
+    def _run_one(self, packet: _Packet,
+                 options: PostprocessOptions) -> Union[DetectionResult, Exception]:
         try:
-            for inferred in self._items(self.results):
-                try:
-                    result = self._track(inferred)
-                except Exception as exc:  # noqa: BLE001 - counted, the frame is skipped
-                    self._frame_error('tracking', inferred.frame, exc)
-                    continue
-                self.processed += 1
-                if not self.started_fired:
-                    self.started_fired = True
-                    self.hooks.started()
-                self.hooks.deliver(result)
-                if self.max_frames is not None and self.processed >= self.max_frames:
-                    self.end(StopReason.MAX_FRAMES)
-                    break
+            return self.detector.run(packet.prepared, options)
+        except Exception as exc:  # noqa: BLE001 - the caller counts it against the frame
+            return exc
+
+    def deliver_loop(self) -> None:
+        """Track each inferred frame, in order per source, and hand the result to the stream."""
+        try:
+            for batch in self._items(self.results):
+                for inferred in batch:
+                    self._deliver_one(inferred)
+                if all(run.closed for run in self.runs):
+                    break  # every source ended early: nothing more to deliver
         finally:
             self.finish()
 
+    def _deliver_one(self, inferred: _Inferred) -> None:
+        run = inferred.run
+        if run.delivered_all:
+            return
+        try:
+            result = self._track(inferred)
+        except Exception as exc:  # noqa: BLE001 - counted, the frame is skipped
+            self._frame_error(run, 'tracking', inferred.frame, exc)
+            return
+        run.processed += 1
+        self.processed += 1
+        if not self.started_fired:
+            self.started_fired = True
+            self.hooks.started()
+        self.hooks.deliver(result)
+        if run.delivered_all:
+            self.end_lane(run, StopReason.MAX_FRAMES)
+
     def _track(self, inferred: _Inferred) -> StreamResult:
-        frame, detected, options = inferred
-        tracker = self.settings.tracker  # one read per frame: changes apply from the next one
+        run, frame, detected, options = inferred
+        lane = run.lane
+        tracker = lane.settings.tracker  # one read per frame: changes apply from the next one
         detections = detected.detections
         start = time.perf_counter()
         if tracker is not None:
@@ -278,31 +422,31 @@ class Pipeline:
         timings = dict(detected.timings_ms)
         timings['track'] = (time.perf_counter() - start) * 1000.0
         age_ms = (time.monotonic() - frame.monotonic) * 1000.0
-        return StreamResult(frame, detections, timings, age_ms, options)
+        return StreamResult(frame, detections, timings, age_ms, options, lane.index, lane.name)
 
-    def _frame_error(self, stage: str, frame: Frame, exc: Exception) -> None:
-        self.stats.count('errors')
+    def _frame_error(self, run: LaneRun, stage: str, frame: Frame, exc: Exception) -> None:
+        run.lane.stats.count('errors')
         LOG.error('%s failed on frame %d of %s: %s: %s', stage, frame.frame_id,
-                  self.source.description, type(exc).__name__, exc)
+                  run.lane.source.description, type(exc).__name__, exc)
 
     def finish(self) -> None:
-        """End the run once: stop the other threads (they release the source), report it."""
+        """End the run once: stop the other threads (they release the sources), report it."""
         if self.finished.is_set():
             return
-        source_state = self.source.state
-        if source_state == SourceState.FAILED:
-            self.end(StopReason.FAILED)
-        elif source_state == SourceState.ENDED:
-            self.end(StopReason.ENDED)
-        else:
-            self.end(StopReason.STOPPED)
+        for run in self.runs:  # sources still going: why they end now
+            self._note_source_end(run)
+        self.end(StopReason.STOPPED)
         self.interrupt()
         current = threading.current_thread()
         deadline = time.monotonic() + 1.0
         for thread in self.workers():
             if thread is not current:
                 thread.join(max(0.0, deadline - time.monotonic()))
+        self.reason = combined_reason([run.reason for run in self.runs])
         self.stats.stopped()
+        for run in self.runs:
+            if run.lane.stats is not self.stats:
+                run.lane.stats.stopped()
         self.finished.set()
         try:
             self.hooks.finished(self)
@@ -310,4 +454,5 @@ class Pipeline:
             self.done.set()
 
 
-__all__ = ['Hooks', 'LiveSettings', 'Pipeline', 'StopReason']
+__all__ = ['Hooks', 'Lane', 'LaneRun', 'LiveSettings', 'Pipeline', 'StopReason',
+           'combined_reason']

@@ -45,8 +45,11 @@ class StreamResult:
 
     detections: sv.Detections in frame pixels with confidence, class_id, data['class_name']
     and tracker_id (the track id, or -1 when the box is on no confirmed track or tracking is
-    off). timings_ms: 'preprocess', 'infer', 'postprocess', 'track'. age_ms: capture ->
-    delivery to the callbacks. options: the PostprocessOptions this frame was filtered with.
+    off). timings_ms: 'preprocess', 'infer' (the whole model run, a batch of several sources'
+    frames included), 'postprocess', 'track'. age_ms: capture -> delivery to the callbacks.
+    options: the PostprocessOptions this frame was filtered with. source_index, source_name:
+    which source of the stream the frame came from (0 and '' for a single-source stream; the
+    dicts carry them as 'source_id' and 'source' when the name is not '').
     """
 
     frame: Frame
@@ -54,6 +57,8 @@ class StreamResult:
     timings_ms: Dict[str, float]
     age_ms: float
     options: Optional[PostprocessOptions] = None
+    source_index: int = 0
+    source_name: str = ''
 
     @property
     def frame_id(self) -> int:
@@ -74,10 +79,13 @@ class StreamResult:
 
     def to_dict(self) -> Dict[str, Any]:
         """Return a new Roboflow-style dict of this result (see stream_infer.predictions)."""
+        extra: Dict[str, Any] = {}
+        if self.source_name:
+            extra.update(source_id=self.source_index, source=self.source_name)
+        extra.update(age_ms=self.age_ms, timings_ms=dict(self.timings_ms))
         return to_prediction_dict(
             self.detections, width=self.frame.width, height=self.frame.height,
-            frame_id=self.frame.frame_id, timestamp=self.frame.timestamp,
-            extra={'age_ms': self.age_ms, 'timings_ms': dict(self.timings_ms)})
+            frame_id=self.frame.frame_id, timestamp=self.frame.timestamp, extra=extra)
 
 
 Prediction = StreamResult

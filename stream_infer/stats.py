@@ -18,7 +18,8 @@ Engine statistics: counters, rates and latency percentiles, recorded cheaply, re
 The engine's threads record into a StatsRecorder under one short lock; stats() returns a frozen
 Stats dataclass (nested dataclasses flatten to ROS diagnostics key/values), safe to read from
 any thread. Drops are not recorded here: the slot and the source count them, the stream adds
-them into the snapshot.
+them into the snapshot. With several sources each has its own recorder whose records also go
+to the stream's total (parent).
 
     >>> recorder = StatsRecorder()
     >>> recorder.frame_in(); recorder.processed({'infer': 20.0}, age_ms=35.0)
@@ -119,10 +120,16 @@ def _rate(events: Deque[float], now: float) -> float:
 
 
 class StatsRecorder:
-    """Thread-safe recorder the engine writes to; snapshot() builds a Stats."""
+    """
+    Thread-safe recorder the engine writes to; snapshot() builds a Stats.
 
-    def __init__(self) -> None:
+    parent: another recorder that also gets every frame, count and processed record (the total
+    over several sources); reset() and stopped() are not passed on.
+    """
+
+    def __init__(self, parent: Optional['StatsRecorder'] = None) -> None:
         self._lock = threading.Lock()
+        self.parent = parent
         self.reset()
 
     def reset(self) -> None:
@@ -141,12 +148,18 @@ class StatsRecorder:
         with self._lock:
             self._counts['in'] += 1
             self._in_events.append(now)
+        if self.parent is not None:
+            self.parent.frame_in()
 
     def count(self, key: str, n: int = 1) -> None:
         with self._lock:
             self._counts[key] += n
+        if self.parent is not None:
+            self.parent.count(key, n)
 
     def processed(self, timings_ms: Mapping[str, float], age_ms: float) -> None:
+        if self.parent is not None:
+            self.parent.processed(timings_ms, age_ms)
         now = time.monotonic()
         with self._lock:
             self._counts['processed'] += 1

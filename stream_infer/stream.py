@@ -13,14 +13,15 @@
 # limitations under the License.
 
 """
-InferenceStream: frames from a source -> detector -> tracker -> callbacks.
+InferenceStream: frames from one or several sources -> one detector -> trackers -> callbacks.
 
-The stream is what a user holds: it builds the source and the detector, owns the options in
+The stream is what a user holds: it builds the sources and the detector, owns the options in
 force (thresholds, classes, tracking), the callbacks and the statistics, and starts one
-Pipeline (pipeline.py: capture, inference and delivery threads) per run. Nothing starts in the
-constructor: start() runs in the background, run() delivers on the caller's thread. Options and
-tracking can be changed at any time from any thread (applied from the next frame). Callbacks run
-on the delivery thread (the caller's in run()); their exceptions are logged and counted.
+Pipeline (pipeline.py: capture threads, one inference thread, one delivery thread) per run.
+Nothing starts in the constructor: start() runs in the background, run() delivers on the
+caller's thread. Options and tracking can be changed at any time from any thread (applied from
+the next frame). Callbacks run on the delivery thread (the caller's in run()); their exceptions
+are logged and counted.
 
     >>> from stream_infer import InferenceStream
     >>> from stream_infer.bundled import bundled_clip_path
@@ -29,23 +30,34 @@ on the delivery thread (the caller's in run()); their exceptions are logged and 
     >>> unsubscribe = stream.on_result(lambda result: people.append(len(result.detections)))
     >>> stream.run().frames_processed, len(people)
     (3, 3)
+
+Several sources share the one model (served round-robin, batched when the model takes a
+batch); each keeps its own frame numbering, tracker, statistics and, if set, options:
+
+    >>> clip = bundled_clip_path()
+    >>> stream = InferenceStream(sources={'left': clip, 'right': clip}, max_frames=2)
+    >>> seen = []
+    >>> unsubscribe = stream.on_result(lambda r: seen.append((r.source_name, r.frame_id)))
+    >>> stream.run().frames_processed, sorted(seen)
+    (4, [('left', 0), ('left', 1), ('right', 0), ('right', 1)])
 """
 
-import itertools
+import functools
 import logging
 import threading
 import time
-from typing import Any, Callable, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 
 from stream_infer.detection import Detector
 from stream_infer.errors import UsageError
+from stream_infer.lanes import find_index, open_all, source_entries
 from stream_infer.options import (
-    CHANNEL_ORDERS, from_mapping, PostprocessOptions, ReconnectPolicy, SourceOptions,
-    TrackerOptions, updated)
-from stream_infer.pipeline import Hooks, LiveSettings, Pipeline, StopReason
+    CHANNEL_ORDERS, check_value, from_mapping, ModelOptions, option_fields, PostprocessOptions,
+    ReconnectPolicy, SourceOptions, TrackerOptions, updated)
+from stream_infer.pipeline import Hooks, Lane, LiveSettings, Pipeline, StopReason
 from stream_infer.results import Prediction, StreamResult
 from stream_infer.sources import Frame, FrameSource, open_source, PushSource, SourceState
 from stream_infer.stats import Stats, StatsRecorder
@@ -54,6 +66,8 @@ from stream_infer.tracking import Tracker
 LOG = logging.getLogger('stream_infer.stream')
 DEFAULTS = PostprocessOptions()
 RECONNECT = ReconnectPolicy()
+DYNAMIC_BATCH = 8  # max_batch when the model's batch axis is dynamic and none is given
+SourceKey = Union[int, str, None]  # a source by index or name; None: the only one
 
 __all__ = ['Frame', 'InferenceStream', 'Prediction', 'StreamResult', 'Stats', 'StopReason']
 
@@ -82,6 +96,17 @@ class _Callbacks:
         return unsubscribe
 
 
+def _summary_state(sources: Sequence[FrameSource]) -> str:
+    """One state for several sources: theirs when they agree, else 'connected 2, ended 1'."""
+    states = [str(source.state) for source in sources]
+    if len(set(states)) == 1:
+        return states[0]
+    counts: Dict[str, int] = {}
+    for state in states:
+        counts[state] = counts.get(state, 0) + 1
+    return ', '.join(f'{state} {count}' for state, count in counts.items())
+
+
 def _channel_order(order: str) -> str:
     value = str(order).upper()
     if value not in CHANNEL_ORDERS:
@@ -95,6 +120,11 @@ class InferenceStream:
 
     source: None (push mode: frames come from put_frame), a camera index or 'webcam', a video
         or image file, an rtsp/http(s) URL, an iterable of BGR frames, or a FrameSource.
+    sources: several sources instead of one, sharing the model: a list (named '0', '1', ...)
+        or a {name: source} dict. Results carry source_index and source_name; stats(source=),
+        update_options(source=), put_frame(source=) and on_source_state(source=) address one.
+        max_frames then applies to each source. max_batch: most frames per model run when
+        the model takes a batch (default: its fixed batch, or 8 when dynamic).
     model: None (the bundled COCO-80 model), an ONNX path, a callable (see Detector), or a
         Detector (shared: the stream does not close it).
     confidence, iou_threshold, class_agnostic, max_candidates, max_detections, classes (names
@@ -111,6 +141,8 @@ class InferenceStream:
     """
 
     def __init__(self, source: Any = None, model: Any = None, *,
+                 sources: Union[Sequence[Any], Mapping[str, Any], None] = None,
+                 max_batch: Optional[int] = None,
                  confidence: float = DEFAULTS.confidence,
                  iou_threshold: float = DEFAULTS.iou_threshold,
                  class_agnostic: bool = DEFAULTS.class_agnostic,
@@ -137,32 +169,43 @@ class InferenceStream:
                                        or max_frames < 1):
             raise ValueError(f'max_frames must be an int >= 1 or None, got {max_frames!r}')
         self._channel_order = _channel_order(output_channel_order)
+        self._max_batch = check_value(option_fields(ModelOptions)['max_batch'], max_batch)
         policy = reconnect or ReconnectPolicy(
             initial_delay=reconnect_delay, max_delay=reconnect_max_delay,
             max_attempts=reconnect_attempts, open_timeout=open_timeout,
             read_timeout=read_timeout)
         playback = SourceOptions(enforce_fps=enforce_fps, loop=loop)
-        self._source: FrameSource = open_source(source, enforce_fps=playback.enforce_fps,
-                                                loop=playback.loop, reconnect=policy)
+        entries = source_entries(source, sources)
+        built = [open_source(spec, enforce_fps=playback.enforce_fps, loop=playback.loop,
+                             reconnect=policy) for _, spec in entries]
+        if len(set(map(id, built))) != len(built):
+            raise UsageError('the same FrameSource object is given twice; each source needs '
+                             'its own')
         self._tracker_options: TrackerOptions = from_mapping(TrackerOptions, tracker_options)
         self._tracking = bool(track)
-        self._max_frames = None if max_frames is None else int(max_frames)
         if isinstance(model, Detector):
             self._detector, self._owns_detector = model, False
         else:
             self._detector = Detector(model, providers=providers, threads=threads,
                                       labels=labels, **dict(detector_kwargs or {}))
             self._owns_detector = True
-        self._live = LiveSettings(
-            options=PostprocessOptions(
-                confidence=confidence, iou_threshold=iou_threshold,
-                class_agnostic=class_agnostic, max_candidates=max_candidates,
-                max_detections=max_detections, classes=self._detector.resolve_classes(classes)),
-            tracker=None)
+        self._options = PostprocessOptions(
+            confidence=confidence, iou_threshold=iou_threshold, class_agnostic=class_agnostic,
+            max_candidates=max_candidates, max_detections=max_detections,
+            classes=self._detector.resolve_classes(classes))
         self._lock = threading.RLock()
-        self._frame_ids = itertools.count()  # frame ids go on across runs
-        self._stats = StatsRecorder()
+        self._stats = StatsRecorder()  # the total; with one source also that source's
         self._stats.stopped()
+        limit = None if max_frames is None else int(max_frames)
+        self._lanes: List[Lane] = []
+        for index, ((name, _), frame_source) in enumerate(zip(entries, built)):
+            stats = self._stats if len(entries) == 1 else StatsRecorder(parent=self._stats)
+            stats.stopped()
+            lane = Lane(index, name, frame_source, LiveSettings(self._options, None), stats,
+                        limit)
+            frame_source.listener = functools.partial(self._on_source_state, lane)
+            self._lanes.append(lane)
+        self._names = [lane.name for lane in self._lanes]
         self._pipeline: Optional[Pipeline] = None
         self._closed = False
         self._result_cbs = _Callbacks()
@@ -170,7 +213,7 @@ class InferenceStream:
         self._start_cbs = _Callbacks()
         self._stop_cbs = _Callbacks()
         self._state_cbs = _Callbacks()
-        self._source.listener = self._on_source_state
+        self._lane_state_cbs = [_Callbacks() for _ in self._lanes]
         self._errors_logged = 0
 
     # ------------------------------------------------------------------ properties
@@ -184,17 +227,49 @@ class InferenceStream:
 
     @property
     def source(self) -> FrameSource:
-        return self._source
+        """Return the source of a single-source stream (several: see sources)."""
+        return self._lane(None).source
+
+    @property
+    def sources(self) -> Tuple[FrameSource, ...]:
+        """Return every source, in index order."""
+        return tuple(lane.source for lane in self._lanes)
+
+    @property
+    def source_names(self) -> Tuple[str, ...]:
+        """Return the sources' names, in index order ('' for a single-source stream)."""
+        return tuple(self._names)
 
     @property
     def source_description(self) -> str:
         """Return what is being read, safe to log (URL credentials removed)."""
-        return self._source.description
+        if len(self._lanes) == 1:
+            return self._lanes[0].source.description
+        return ', '.join(f'{lane.name}: {lane.source.description}' for lane in self._lanes)
 
     @property
     def options(self) -> PostprocessOptions:
-        """Return the postprocess options in force (the stream is their only owner)."""
-        return self._live.options
+        """Return the postprocess options shared by the sources (the stream is their owner)."""
+        return self._options
+
+    def options_for(self, source: SourceKey = None) -> PostprocessOptions:
+        """Return the options in force for one source (the shared ones plus its overrides)."""
+        return self._lane(source).settings.options
+
+    @property
+    def max_batch(self) -> int:
+        """Return the most frames one model run takes in this stream (1: one at a time)."""
+        requested = self._max_batch
+        model = self._detector.max_batch  # 1, its fixed batch, or None (dynamic)
+        if model is None:
+            return requested or DYNAMIC_BATCH
+        return model if requested is None else min(requested, model)
+
+    @property
+    def model_runs(self) -> int:
+        """Return the model runs of the current (or last) run; a batch of frames is one."""
+        pipeline = self._pipeline
+        return 0 if pipeline is None else pipeline.model_runs
 
     @property
     def tracking(self) -> bool:
@@ -207,7 +282,11 @@ class InferenceStream:
     @property
     def tracker(self) -> Optional[Tracker]:
         """Return the tracker in use (None when tracking is off), e.g. for track_ids_seen."""
-        return self._live.tracker
+        return self._lane(None).settings.tracker
+
+    def tracker_for(self, source: SourceKey) -> Optional[Tracker]:
+        """Return one source's tracker (each source has its own track ids)."""
+        return self._lane(source).settings.tracker
 
     @property
     def running(self) -> bool:
@@ -237,10 +316,17 @@ class InferenceStream:
         """Call callback(stats) once per run when it ends (stats.stop_reason says why)."""
         return self._stop_cbs.add(callback)
 
-    def on_source_state(self, callback: Callable[[SourceState, str], Any]
-                        ) -> Callable[[], None]:
-        """Call callback(state, message) on each source state change (loss, recovery...)."""
-        return self._state_cbs.add(callback)
+    def on_source_state(self, callback: Callable[[SourceState, str], Any],
+                        source: SourceKey = None) -> Callable[[], None]:
+        """
+        Call callback(state, message) on each source state change (loss, recovery...).
+
+        source: only that source's changes. None: every source's (with several sources the
+        message then starts with the source's name and ': ').
+        """
+        if source is None:
+            return self._state_cbs.add(callback)
+        return self._lane_state_cbs[self._index(source)].add(callback)
 
     def _call(self, callback: Callable, *args: Any) -> None:
         try:
@@ -252,23 +338,56 @@ class InferenceStream:
                 LOG.exception('callback %r raised (%d callback errors so far; the stream goes '
                               'on)', callback, self._errors_logged)
 
-    def _on_source_state(self, state: SourceState, message: str) -> None:
-        for callback in self._state_cbs.items:
+    def _on_source_state(self, lane: Lane, state: SourceState, message: str) -> None:
+        for callback in self._lane_state_cbs[lane.index].items:
+            self._call(callback, state, message)
+        shared = self._state_cbs.items
+        if shared and len(self._lanes) > 1:
+            message = f'{lane.name}: {message}' if message else lane.name
+        for callback in shared:
             self._call(callback, state, message)
 
+    def _index(self, source: SourceKey) -> int:
+        return find_index(self._names, source)
+
+    def _lane(self, source: SourceKey) -> Lane:
+        return self._lanes[self._index(source)]
+
     # ------------------------------------------------------------------ runtime updates
-    def update_options(self, **changes: Any) -> PostprocessOptions:
+    def update_options(self, source: SourceKey = None, **changes: Any) -> PostprocessOptions:
         """
         Change postprocess options (PostprocessOptions fields) from the next frame on.
 
-        classes may be names or indices. Thread-safe; invalid values raise ConfigurationError
-        (a ValueError) and leave the options unchanged.
+        source: None changes the options shared by every source (a source's own overrides
+        stay); a name or index changes that source alone (overrides kept until
+        reset_options). classes may be names or indices. Thread-safe; invalid values raise
+        ConfigurationError (a ValueError) and change nothing. Returns the options now in
+        force (shared, or that source's).
         """
         with self._lock:
             if 'classes' in changes:
                 changes['classes'] = self._detector.resolve_classes(changes['classes'])
-            self._live.options = updated(self._live.options, **changes)
-            return self._live.options
+            if source is not None:
+                lane = self._lane(source)
+                overrides = {**lane.overrides, **changes}
+                lane.settings.options = updated(self._options, **overrides)
+                lane.overrides = overrides
+                return lane.settings.options
+            shared = updated(self._options, **changes)
+            in_force = [updated(shared, **lane.overrides) if lane.overrides else shared
+                        for lane in self._lanes]
+            self._options = shared
+            for lane, options in zip(self._lanes, in_force):
+                lane.settings.options = options
+            return shared
+
+    def reset_options(self, source: SourceKey) -> PostprocessOptions:
+        """Drop one source's own option overrides: it follows the shared options again."""
+        with self._lock:
+            lane = self._lane(source)
+            lane.overrides = {}
+            lane.settings.options = self._options
+            return self._options
 
     def set_tracking(self, enabled: bool, **tracker_params: Any) -> TrackerOptions:
         """
@@ -280,28 +399,33 @@ class InferenceStream:
             options = updated(self._tracker_options, **tracker_params)
             self._tracker_options = options
             self._tracking = bool(enabled)
-            self._live.tracker = Tracker(options) if self._tracking else None
+            self._new_trackers()
             return options
+
+    def _new_trackers(self) -> None:
+        for lane in self._lanes:  # each source its own tracks
+            lane.settings.tracker = Tracker(self._tracker_options) if self._tracking else None
 
     # ------------------------------------------------------------------ push mode
     def put_frame(self, image: np.ndarray, timestamp: Optional[float] = None,
-                  meta: Any = None) -> bool:
+                  meta: Any = None, source: SourceKey = None) -> bool:
         """
-        Hand a BGR frame to a push-mode stream (source=None); never blocks.
+        Hand a BGR frame to a push-mode stream (source=None) or push source; never blocks.
 
         timestamp: the capture time in wall-clock seconds (default now); meta: anything, handed
         back untouched in StreamResult.frame.meta. A frame not yet taken is replaced by a newer
-        one (counted as dropped). Returns False when the stream is not running.
+        one (counted as dropped). Returns False when the stream is not running. source: which
+        source (name or index) with several, each given as None (push) in sources=.
         """
-        source = self._source
-        if not isinstance(source, PushSource):
+        frame_source = self._lane(source).source
+        if not isinstance(frame_source, PushSource):
             raise UsageError(f'put_frame needs push mode (source=None); this stream reads '
-                             f'{source.description}')
-        return source.put(image, timestamp, meta)
+                             f'{frame_source.description}')
+        return frame_source.put(image, timestamp, meta)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> 'InferenceStream':
-        """Open the source and start the capture, inference and delivery threads; return self."""
+        """Open the sources; start the capture, inference and delivery threads; return self."""
         self._begin().start()
         return self
 
@@ -329,17 +453,23 @@ class InferenceStream:
                 raise UsageError('this InferenceStream is closed; create a new one')
             if self.running:
                 raise UsageError('the stream is already running; stop() it first')
-            self._source.open()  # raises SourceError with a clear message
+            open_all(self.sources)  # raises SourceError with a clear message
             self._stats.reset()
-            self._live.tracker = Tracker(self._tracker_options) if self._tracking else None
-            pipeline = Pipeline(
-                self._source, self._detector, self._live, self._stats,
-                Hooks(self._deliver, self._started, self._finished), self._frame_ids,
-                self._max_frames)
+            for lane in self._lanes:
+                lane.stats.reset()
+            self._new_trackers()
+            pipeline = Pipeline(self._lanes, self._detector, self._stats,
+                                Hooks(self._deliver, self._started, self._finished),
+                                self.max_batch)
             self._pipeline = pipeline
-        LOG.info('streaming from %s (%s; model on %s, tracking %s)', self.source_description,
-                 'live: newest frame wins' if pipeline.drop else 'every frame',
-                 self._detector.provider, 'on' if self._tracking else 'off')
+        for run in pipeline.runs:
+            LOG.info('streaming from %s (%s; model on %s, tracking %s)',
+                     run.lane.source.description,
+                     'live: newest frame wins' if run.drop else 'every frame',
+                     self._detector.provider, 'on' if self._tracking else 'off')
+        if len(pipeline.runs) > 1:
+            LOG.info('%d sources share the model, up to %d frames per run', len(pipeline.runs),
+                     pipeline.max_batch)
         return pipeline
 
     def wait(self, timeout: Optional[float] = None) -> bool:
@@ -390,16 +520,39 @@ class InferenceStream:
         self.close()
 
     # ------------------------------------------------------------------ stats
-    def stats(self) -> Stats:
-        """Return a snapshot of counters, rates and latencies (thread-safe)."""
+    def stats(self, source: SourceKey = None) -> Stats:
+        """
+        Return a snapshot of counters, rates and latencies (thread-safe).
+
+        With several sources: the total over all of them (source_state 'connected' when all
+        are, else each state with its count; stop_reason the most serious), or one source's
+        (source=name or index; its stop_reason is set as soon as that source has ended).
+        """
         pipeline = self._pipeline
-        source = self._source
         finished = pipeline is not None and pipeline.finished.is_set()
+        if len(self._lanes) == 1 or source is not None:
+            lane = self._lane(source)
+            run = pipeline.runs[lane.index] if pipeline is not None else None
+            running, reason = self.running, pipeline.reason if finished else ''
+            if len(self._lanes) > 1 and run is not None and run.reason is not None:
+                running, reason = False, run.reason  # this source ended, others go on
+            return lane.stats.snapshot(
+                source=lane.source.description, source_state=lane.source.state,
+                running=running, stop_reason=reason or '', connection_losses=lane.source.losses,
+                reconnects=lane.source.reconnects,
+                frames_dropped=lane.source.skipped + (run.slot.dropped if run else 0))
+        sources = self.sources
+        buffer_drops = pipeline.dropped if pipeline is not None else 0
         return self._stats.snapshot(
-            source=self.source_description, source_state=source.state,
+            source=self.source_description, source_state=_summary_state(sources),
             running=self.running, stop_reason=pipeline.reason if finished else '',
-            connection_losses=source.losses, reconnects=source.reconnects,
-            frames_dropped=source.skipped + (pipeline.dropped if pipeline else 0))
+            connection_losses=sum(s.losses for s in sources),
+            reconnects=sum(s.reconnects for s in sources),
+            frames_dropped=sum(s.skipped for s in sources) + buffer_drops)
+
+    def stats_by_source(self) -> Dict[str, Stats]:
+        """Return {source name: that source's stats} (one entry, named '', for one source)."""
+        return {lane.name: self.stats(lane.index) for lane in self._lanes}
 
     # ------------------------------------------------------------------ pipeline hooks
     def _started(self) -> None:
@@ -421,7 +574,7 @@ class InferenceStream:
                 self._call(callback, predictions, image)
         timings = dict(result.timings_ms)
         timings['callbacks'] = (time.perf_counter() - start) * 1000.0
-        self._stats.processed(timings, result.age_ms)
+        self._lanes[result.source_index].stats.processed(timings, result.age_ms)
 
     def _finished(self, pipeline: Pipeline) -> None:
         stats = self.stats()

@@ -189,3 +189,69 @@ def broadcast_anchor_model(path: Path, attributes: Sequence[float], *,
                       [helper.make_tensor_value_info('output0', TensorProto.FLOAT,
                                                      [1, attrs.shape[1], 'anchors'])],
                       None, initializers)
+
+
+def frame_code_model(path: Path, *, batch: object = 'batch', size: int = 64,
+                     extra_cost: int = 0) -> Path:
+    """
+    End2end model that reads each frame's code (helpers.frame_codes) and its own batch row.
+
+    Input [batch, 3, size, size] float (0..255, stretched: frames of size x size reach it
+    untouched); batch is a symbol (dynamic) or an int (fixed). Output [batch, 2, 6]: for the
+    frame in row r with code c, (1, 1, size/2, size/2, 0.9, c) and
+    (size*5/8, size*5/8, size*15/16, size*15/16, 0.5 + 0.01 * r, c): the class says which
+    frame, the second score which batch row, so a test sees what came out of which row.
+    extra_cost adds that many 3x3 convolutions on the input (a model that takes time).
+    """
+    cell = size // 4
+    far = [size * 5 / 8, size * 5 / 8, size * 15 / 16, size * 15 / 16]
+    consts = {
+        'to_bits': np.array([-1, 16], np.int64), 'mid_grey': np.array(127.5, np.float32),
+        'weights': (2.0 ** np.arange(16, dtype=np.float32)).reshape(16, 1),
+        'zero_i': np.array(0, np.int64), 'one_i': np.array(1, np.int64),
+        'first': np.array([0], np.int64), 'second': np.array([1], np.int64),
+        'axis1': np.array([1], np.int64), 'zero': np.array(0.0, np.float32),
+        'box_near': np.array([[1, 1, size / 2, size / 2]], np.float32),
+        'box_far': np.array([far], np.float32), 'score_near': np.array(0.9, np.float32),
+        'row_step': np.array(0.01, np.float32), 'row_base': np.array(0.5, np.float32),
+    }
+    if extra_cost:
+        consts['conv_w'] = np.full((3, 3, 3, 3), 1e-6, np.float32)
+    nodes = [helper.make_node('Identity', ['images'], ['pixels_0'])]
+    for k in range(extra_cost):
+        nodes.append(helper.make_node('Conv', [f'pixels_{k}', 'conv_w'], [f'conv_{k}'],
+                                      pads=[1, 1, 1, 1]))
+        nodes.append(helper.make_node('Mul', [f'conv_{k}', 'zero'], [f'none_{k}']))
+        nodes.append(helper.make_node('Add', [f'pixels_{k}', f'none_{k}'],
+                                      [f'pixels_{k + 1}']))
+    nodes += [
+        helper.make_node('AveragePool', [f'pixels_{extra_cost}'], ['cells'],
+                         kernel_shape=[cell, cell], strides=[cell, cell]),
+        helper.make_node('ReduceMean', ['cells'], ['grey'], axes=[1], keepdims=0),
+        helper.make_node('Reshape', ['grey', 'to_bits'], ['grey_bits']),
+        helper.make_node('Greater', ['grey_bits', 'mid_grey'], ['on']),
+        helper.make_node('Cast', ['on'], ['bits'], to=TensorProto.FLOAT),
+        helper.make_node('MatMul', ['bits', 'weights'], ['code']),  # [B, 1]
+        helper.make_node('Mul', ['code', 'zero'], ['zeros']),  # [B, 1]
+        helper.make_node('Shape', ['images'], ['shape']),
+        helper.make_node('Slice', ['shape', 'first', 'second'], ['count_1d']),
+        helper.make_node('Squeeze', ['count_1d'], ['count']),
+        helper.make_node('Range', ['zero_i', 'count', 'one_i'], ['rows_i']),
+        helper.make_node('Cast', ['rows_i'], ['rows_f'], to=TensorProto.FLOAT),
+        helper.make_node('Unsqueeze', ['rows_f', 'axis1'], ['row']),  # [B, 1]
+        helper.make_node('Add', ['zeros', 'box_near'], ['near_xyxy']),
+        helper.make_node('Add', ['zeros', 'score_near'], ['near_score']),
+        helper.make_node('Concat', ['near_xyxy', 'near_score', 'code'], ['near'], axis=1),
+        helper.make_node('Add', ['zeros', 'box_far'], ['far_xyxy']),
+        helper.make_node('Mul', ['row', 'row_step'], ['row_part']),
+        helper.make_node('Add', ['row_part', 'row_base'], ['far_score']),
+        helper.make_node('Concat', ['far_xyxy', 'far_score', 'code'], ['far'], axis=1),
+        helper.make_node('Unsqueeze', ['near', 'axis1'], ['near_3d']),
+        helper.make_node('Unsqueeze', ['far', 'axis1'], ['far_3d']),
+        helper.make_node('Concat', ['near_3d', 'far_3d'], ['detections'], axis=1),
+    ]
+    initializers = [numpy_helper.from_array(v, k) for k, v in consts.items()]
+    return save_model(path, nodes, [_input((batch, 3, size, size), TensorProto.FLOAT, 'images')],
+                      [helper.make_tensor_value_info('detections', TensorProto.FLOAT,
+                                                     [batch, 2, 6])],
+                      {'layout': 'NCHW RGB float32 0..255, stretched resize'}, initializers)

@@ -85,3 +85,31 @@ def test_bad_input_is_one_line_and_exit_code_2(args, message):
     errors = [line for line in done.stderr.splitlines() if line.startswith('stream-infer:')]
     assert len(errors) == 1 and message in errors[0], done.stderr
     assert 'Traceback' not in done.stderr and 'hunter2' not in done.stderr + done.stdout
+
+
+def test_several_sources_one_json_stream_and_one_video_per_source(tmp_path):
+    video = tmp_path / 'out.mp4'
+    done = cli(bundled_clip_path(), f'rear={bundled_clip_path()}', '--max-frames', 4,
+               '--json', '-', '--output', video)
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(records) == 8
+    by_source = {}
+    for record in records:
+        by_source.setdefault((record['source_id'], record['source']), []).append(
+            record['frame_id'])
+    assert by_source == {(0, '0'): [0, 1, 2, 3], (1, 'rear'): [0, 1, 2, 3]}
+    assert records[0]['predictions'] == records[1]['predictions'], 'same clip, same boxes'
+    assert '8 frames from 0: file' in done.stderr and '  rear: 4 frames' in done.stderr
+    for name in ('0', 'rear'):
+        capture = cv2.VideoCapture(str(tmp_path / f'out_{name}.mp4'))
+        count = 0
+        while capture.read()[0]:
+            count += 1
+        assert count == 4, name
+    assert not video.exists()
+
+
+def test_a_source_name_given_twice_is_a_usage_error():
+    done = cli(f'a={bundled_clip_path()}', f'a={bundled_clip_path()}')
+    assert done.returncode == 2 and "source name 'a' is given twice" in done.stderr

@@ -12,13 +12,17 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The single-slot hand-off: newest wins, drops counted, blocking mode, finish and close."""
+"""
+The single-slot hand-off: newest wins, drops counted, blocking mode, finish and close.
+
+And the slot group (one slot per source, one consumer): round-robin, drained slots, close.
+"""
 
 import threading
 
 import pytest
 
-from stream_infer.frame_buffer import LatestSlot, SlotClosed
+from stream_infer.frame_buffer import LatestSlot, SlotClosed, SlotGroup
 
 
 def test_newest_item_replaces_waiting_one_and_the_drop_is_counted():
@@ -129,3 +133,74 @@ def test_concurrent_producer_consumer_accounting_and_order():
     assert taken == sorted(taken) and len(set(taken)) == len(taken)
     assert taken[-1] == 19999, 'the newest item must always be delivered'
     assert len(taken) + slot.dropped == 20000
+
+
+def test_group_take_is_round_robin_over_the_slots_holding_an_item():
+    group = SlotGroup(3)
+    order = []
+    for _ in range(4):  # every slot always full: strict rotation 0, 1, 2, 0, ...
+        for index, slot in enumerate(group.slots):
+            if not len(slot):
+                slot.put((index, len(order)))
+        order.append(group.take(timeout=0)[0][0])
+    assert order == [0, 1, 2, 0]
+    group.slots[2].take(0)
+    group.slots[0].take(0)  # only slot 1 holds an item: it is served whatever the turn
+    assert [i for i, _ in group.take(max_items=3, timeout=0)] == [1]
+    assert group.take(timeout=0.01) == []
+
+
+def test_group_batches_one_item_per_slot_starting_after_the_last_served():
+    group = SlotGroup(4)
+    for index, slot in enumerate(group.slots):
+        slot.put(f'item {index}')
+    assert [i for i, _ in group.take(max_items=3)] == [0, 1, 2]
+    for index in (0, 1, 2):
+        group.slots[index].put(f'again {index}')
+    assert [i for i, _ in group.take(max_items=3)] == [3, 0, 1]
+    assert [i for i, _ in group.take(max_items=3)] == [2]
+
+
+def test_group_ends_only_when_every_slot_is_drained():
+    group = SlotGroup(2)
+    group.slots[0].put('last of 0')
+    group.slots[0].finish()
+    group.slots[1].close()
+    assert group.take(timeout=0) == [(0, 'last of 0')]
+    with pytest.raises(SlotClosed):
+        group.take(timeout=0)
+
+
+def test_group_consumer_wakes_for_any_slot_and_a_slow_producer_is_not_starved():
+    """A producer putting as fast as it can beside one putting rarely: both get taken."""
+    group = SlotGroup(2)
+    fast, slow = group.slots
+    stop = threading.Event()
+    taken = {0: 0, 1: 0}
+
+    def produce_fast():
+        i = 0
+        while not stop.is_set():
+            fast.put(i)
+            i += 1
+        fast.finish()
+
+    def consume():
+        while True:
+            try:
+                for index, _ in group.take(timeout=1.0):
+                    taken[index] += 1
+            except SlotClosed:
+                return
+
+    threads = [threading.Thread(target=produce_fast), threading.Thread(target=consume)]
+    for thread in threads:
+        thread.start()
+    for i in range(50):
+        assert slow.put(i, block=True, timeout=5.0), 'the slow slot is always emptied'
+    slow.finish()
+    stop.set()
+    for thread in threads:
+        thread.join(5)
+    assert not any(t.is_alive() for t in threads)
+    assert taken[1] == 50 and slow.dropped == 0 and taken[0] > 0

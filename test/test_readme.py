@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The README's Python example runs as written (on the bundled clip and model)."""
+"""The README's Python examples run as written (on the bundled clip and model)."""
 
 from pathlib import Path
 import re
@@ -36,3 +36,19 @@ def test_readme_python_example_runs_and_prints_tracked_people():
     assert any(p[3] != 'None' for p in people), 'no tracker ids'
     assert any(line.startswith('ended: stopped') for line in lines), done.stdout[-2000:]
     assert 'Stats(' in lines[-1]
+
+
+def test_readme_many_sources_example_runs_per_source():
+    readme = (ROOT / 'README.md').read_text()
+    [example] = re.findall(r'```py\n(.*?)```', readme, flags=re.S)
+    done = subprocess.run([sys.executable, '-c', example], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    per_frame = [line.split() for line in lines if line.startswith(('left ', 'right '))
+                 and len(line.split()) == 3 and line.split()[1].isdigit()]
+    assert sorted((name, int(i)) for name, i, _ in per_frame) == sorted(
+        [('left', i) for i in range(20)] + [('right', i) for i in range(20)])
+    assert 'right is connected' in lines and 'right is stopped' in lines
+    assert any(line.startswith('left 20 max_frames') for line in lines), lines[-4:]
+    assert lines[-1] == 'total 40 max_frames'

@@ -20,6 +20,11 @@ decode what it outputs. CallableBackend: user Python code taking the BGR frame a
 boxes in frame pixels. Both split a frame's work the same way, so the Detector and the timings
 do not care which one runs: prepare (preprocess, any thread) -> infer (the model) -> candidates
 (decode + confidence threshold, in model-input pixels for ONNX, frame pixels for callables).
+
+Batches: an ONNX model whose batch dimension is dynamic (or fixed above 1) takes several
+prepared frames in one session.run (infer_batch); its output is split back per batch row, and a
+fixed batch is padded with zeros when fewer frames come. max_batch says how many fit in a run
+(1: one frame at a time; None: any number).
 """
 
 import logging
@@ -32,7 +37,7 @@ import supervision as sv
 
 from stream_infer.detection.candidates import Candidates
 from stream_infer.detection.class_names import ClassNames, names_from_metadata
-from stream_infer.detection.model_input import resolve_input_spec
+from stream_infer.detection.model_input import input_batch_size, resolve_input_spec
 from stream_infer.detection.onnx_session import create_session
 from stream_infer.detection.output_decoding import decode, detect_layout, OutputLayout
 from stream_infer.detection.preprocess import check_frame, Geometry, InputSpec, Preprocessor
@@ -67,11 +72,16 @@ class OnnxBackend:
             **input_options)
         self.input_name: str = model_input.name
         self.preprocessor = Preprocessor(self.input_spec)
+        self.batch_size: Optional[int] = input_batch_size(model_input.shape)  # None: dynamic
         output = next((o for o in outputs if len(o.shape) in (2, 3)), outputs[0])
         self.output_names: List[str] = [output.name]
         shape = list(output.shape)
         if not all(isinstance(d, int) and d > 0 for d in shape):
             shape = self._probe_output_shape(input_desc)
+        self.max_batch: Optional[int] = self._batch_capacity(output.shape, shape, input_desc,
+                                                             output_desc)
+        if self.batch_size is not None and self.batch_size > 1:
+            shape = [1, *shape[1:]]  # the layout is worked out on one frame's row
         self.layout: OutputLayout = detect_layout(
             shape, (self.input_spec.height, self.input_spec.width), requested=layout,
             metadata=self.metadata, describe=(input_desc, output_desc))
@@ -92,13 +102,35 @@ class OnnxBackend:
 
     def _probe_output_shape(self, input_desc: str) -> list:
         """Real output shape of a model with dynamic output dims: run it once on zeros."""
-        zeros = np.zeros(self.input_spec.tensor_shape, self.input_spec.dtype)
+        shape = (self.batch_size or 1, *self.input_spec.tensor_shape[1:])
+        zeros = np.zeros(shape, self.input_spec.dtype)
         try:
             raw = self.session.run(self.output_names, {self.input_name: zeros})[0]
         except Exception as exc:  # onnxruntime's errors derive from Exception only
             raise ModelError(f'model does not run on a {list(zeros.shape)} input ({input_desc}):'
                              f' {exc}') from exc
         return list(raw.shape)
+
+    def _batch_capacity(self, declared: list, shape: list, input_desc: str,
+                        output_desc: str) -> Optional[int]:
+        """
+        Frames one run can take: 1, the fixed batch, or None (dynamic: any number).
+
+        Output rows can only be split per frame when the output is [batch, A, B]; a dynamic
+        batch whose output turns out not to follow it is caught on the first batched run.
+        """
+        fixed = self.batch_size
+        if fixed is not None and fixed > 1:
+            if len(shape) != 3 or shape[0] != fixed:
+                raise ModelError(
+                    f'model input {input_desc}: batch size {fixed} is not supported with output '
+                    f'{output_desc} (shape {shape}): its first dimension must be the batch '
+                    f'([{fixed}, A, B]) to split it per frame; export with batch 1 or a dynamic '
+                    'batch')
+            return fixed
+        if fixed == 1 or len(declared) != 3 or isinstance(declared[0], int):
+            return 1  # one frame per run (or no batch axis to split the output on)
+        return None
 
     def prepare(self, frame: np.ndarray) -> Tuple[np.ndarray, Geometry]:
         return self.preprocessor(frame)
@@ -107,7 +139,38 @@ class OnnxBackend:
         session = self.session
         if session is None:
             raise ModelError('detector is closed')
+        if self.batch_size is not None and self.batch_size > 1:
+            return self._run_padded([tensor])[:1]
         return session.run(self.output_names, {self.input_name: tensor})[0]
+
+    def infer_batch(self, tensors: Sequence[np.ndarray]) -> List[np.ndarray]:
+        """
+        Run several prepared frames in one session.run; one raw output row per frame.
+
+        The rows are views [1, A, B] of the batch output, in the order of tensors. A dynamic
+        batch whose output does not follow it (first dimension != frames given) turns batching
+        off with a warning and the frames run one at a time.
+        """
+        count = len(tensors)
+        raw = self._run_padded(tensors)
+        if raw.ndim != 3 or raw.shape[0] < count or (self.batch_size is None
+                                                     and raw.shape[0] != count):
+            logger.warning('model output %s for a batch of %d frames is not one row per frame;'
+                           ' frames run one at a time from now on', list(raw.shape), count)
+            self.max_batch = 1
+            return [self.infer(None, tensor) for tensor in tensors]
+        return [raw[i:i + 1] for i in range(count)]
+
+    def _run_padded(self, tensors: Sequence[np.ndarray]) -> np.ndarray:
+        session = self.session
+        if session is None:
+            raise ModelError('detector is closed')
+        batch = np.concatenate(tensors, axis=0) if len(tensors) > 1 else tensors[0]
+        fixed = self.batch_size
+        if fixed is not None and len(batch) < fixed:  # a fixed batch: pad with zeros
+            padding = np.zeros((fixed - len(batch), *batch.shape[1:]), batch.dtype)
+            batch = np.concatenate((batch, padding), axis=0)
+        return session.run(self.output_names, {self.input_name: batch})[0]
 
     def candidates(self, raw: np.ndarray,
                    opts: PostprocessOptions) -> Tuple[Candidates, Optional[np.ndarray]]:
@@ -145,6 +208,7 @@ class CallableBackend:
     layout = None
     model_path = None
     session = None
+    max_batch = 1  # user code is called per frame
 
     def __init__(self, model_fn: Callable, label_names: Optional[list]) -> None:
         self.model_fn: Optional[Callable] = model_fn

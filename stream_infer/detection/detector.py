@@ -19,6 +19,8 @@ Frames are BGR uint8; boxes always come back in original-frame pixels, clipped t
 `prepare` (pure preprocessing) and `run` (model + postprocess) are separate so a pipeline can
 prepare the next frame on another thread while the model runs. The thresholds are not the
 Detector's: every run() is given the PostprocessOptions in force (the stream owns them).
+`run_batch` runs several prepared frames (from several sources) through the model at once when
+it takes a batch (max_batch), each postprocessed with its own options.
 
     >>> import numpy as np
     >>> from stream_infer.detection import Detector
@@ -32,7 +34,7 @@ from dataclasses import dataclass, field
 import os
 from pathlib import Path
 import time
-from typing import Any, Callable, Iterable, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, List, Optional, Sequence, Union
 
 import numpy as np
 import supervision as sv
@@ -71,6 +73,11 @@ class DetectionResult:
 
 def _elapsed_ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
+
+
+def _check_options(options: Any) -> None:
+    if not isinstance(options, PostprocessOptions):
+        raise TypeError(f'options must be a PostprocessOptions, got {type(options).__name__}')
 
 
 def empty_detections() -> sv.Detections:
@@ -156,6 +163,17 @@ class Detector:
         return self._backend.model_path
 
     @property
+    def max_batch(self) -> Optional[int]:
+        """
+        Return how many frames one model run takes: 1, the model's fixed batch, or None (any).
+
+        1 for callables and batch-1 models; None for a dynamic batch axis (run_batch stacks as
+        many frames as it is given). It falls to 1 if a dynamic model's output turns out not
+        to have one row per frame.
+        """
+        return self._backend.max_batch
+
+    @property
     def session(self) -> Any:
         """Return the onnxruntime session; None for a callable, or once closed."""
         return self._backend.session
@@ -180,19 +198,48 @@ class Detector:
     def run(self, prepared: PreparedFrame,
             options: PostprocessOptions = DEFAULT_OPTIONS) -> DetectionResult:
         """Model + postprocess on a prepared frame with these options; boxes in frame pixels."""
-        if not isinstance(options, PostprocessOptions):
-            raise TypeError(f'options must be a PostprocessOptions, got '
-                            f'{type(options).__name__}')
-        backend = self._backend
+        _check_options(options)
         start = time.perf_counter()
-        raw = backend.infer(prepared.image, prepared.tensor)
-        infer_ms = _elapsed_ms(start)
-        start = time.perf_counter()
-        candidates, names = backend.candidates(raw, options)
-        detections = self._to_detections(candidates, names, prepared.geometry, options)
-        timings = {'preprocess': prepared.preprocess_ms, 'infer': infer_ms,
-                   'postprocess': _elapsed_ms(start)}
-        return DetectionResult(detections, timings)
+        raw = self._backend.infer(prepared.image, prepared.tensor)
+        return self._postprocess(raw, prepared, options, _elapsed_ms(start))
+
+    def run_batch(self, prepared: Sequence[PreparedFrame],
+                  options: Union[PostprocessOptions, Sequence[PostprocessOptions]]
+                  = DEFAULT_OPTIONS) -> List[DetectionResult]:
+        """
+        Run several prepared frames, in as few model runs as max_batch allows; one result each.
+
+        options: one PostprocessOptions for all, or one per frame. Each frame is postprocessed
+        on its own row of the batch output; its 'infer' timing is the whole run it was part of.
+        Models that take one frame at a time (callables, batch 1) run frame by frame.
+
+            >>> import numpy as np
+            >>> detector = Detector()  # batch 1: frame by frame
+            >>> frames = [detector.prepare(np.zeros((48, 64, 3), np.uint8)) for _ in range(2)]
+            >>> [len(r.detections) for r in detector.run_batch(frames)]
+            [0, 0]
+        """
+        per_frame = [options] * len(prepared) if isinstance(options, PostprocessOptions) \
+            else list(options)
+        if len(per_frame) != len(prepared):
+            raise ValueError(f'run_batch: {len(prepared)} frames but {len(per_frame)} options')
+        for opts in per_frame:
+            _check_options(opts)
+        results: List[DetectionResult] = []
+        done = 0
+        while done < len(prepared):
+            capacity = self._backend.max_batch or len(prepared)
+            chunk = prepared[done:done + capacity]
+            if len(chunk) == 1:
+                results.append(self.run(chunk[0], per_frame[done]))
+            else:
+                start = time.perf_counter()
+                rows = self._backend.infer_batch([p.tensor for p in chunk])
+                infer_ms = _elapsed_ms(start)
+                results.extend(self._postprocess(row, frame, opts, infer_ms)
+                               for row, frame, opts in zip(rows, chunk, per_frame[done:]))
+            done += len(chunk)
+        return results
 
     def __call__(self, frame_bgr: np.ndarray,
                  options: PostprocessOptions = DEFAULT_OPTIONS) -> DetectionResult:
@@ -210,6 +257,15 @@ class Detector:
         self.close()
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _postprocess(self, raw: Any, prepared: PreparedFrame, options: PostprocessOptions,
+                     infer_ms: float) -> DetectionResult:
+        start = time.perf_counter()
+        candidates, names = self._backend.candidates(raw, options)
+        detections = self._to_detections(candidates, names, prepared.geometry, options)
+        timings = {'preprocess': prepared.preprocess_ms, 'infer': infer_ms,
+                   'postprocess': _elapsed_ms(start)}
+        return DetectionResult(detections, timings)
 
     def _to_detections(self, candidates: Candidates, names: Optional[np.ndarray],
                        geometry: Geometry, opts: PostprocessOptions) -> sv.Detections:

@@ -129,19 +129,35 @@ def _tensor_layout(dims: Sequence, option: Optional[str], hint: Optional[str],
                      "'NHWC'")
 
 
+def input_batch_size(shape: Sequence) -> Optional[int]:
+    """
+    Return the fixed batch size of a model input, or None when the batch is dynamic.
+
+        >>> input_batch_size([1, 3, 640, 640]), input_batch_size(['batch', 3, 640, 640])
+        (1, None)
+    """
+    first = list(shape)[0] if len(shape) else None
+    return first if isinstance(first, int) and first > 0 else None
+
+
 def resolve_input_spec(shape: Sequence, type_name: str, metadata: Mapping[str, str], *,
                        describe: str = '?', resize: str = 'auto',
                        input_size: Optional[Union[int, Sequence[int]]] = None,
                        channel_order: str = 'auto', scale: Union[str, float] = 'auto',
                        input_layout: str = 'auto') -> InputSpec:
-    """Work out the InputSpec of an onnxruntime input (dims: ints, str or None)."""
+    """
+    Work out the InputSpec of an onnxruntime input (dims: ints, str or None).
+
+    The InputSpec describes one frame (batch of one); the batch dimension (input_batch_size) is
+    the backend's business: it stacks prepared frames, or pads to a fixed batch.
+    """
     dims = list(shape)
     if len(dims) != 4:
-        raise ModelError(f'model input {describe}: expected a 4-D image tensor [1, 3, H, W] or '
-                         '[1, H, W, 3]')
-    if isinstance(dims[0], int) and dims[0] != 1:
+        raise ModelError(f'model input {describe}: expected a 4-D image tensor [N, 3, H, W] or '
+                         '[N, H, W, 3]')
+    if isinstance(dims[0], int) and dims[0] < 1:
         raise ModelError(f'model input {describe}: batch size {dims[0]} is not supported '
-                         '(one frame per run; export with batch 1 or a dynamic batch)')
+                         '(expected a fixed batch >= 1 or a dynamic one)')
     dtype = INPUT_DTYPES.get(type_name)
     if dtype is None:
         raise ModelError(f'model input {describe}: element type {type_name} is not supported '
