@@ -42,7 +42,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from stream_infer.errors import SourceError
 from stream_infer.sources.base import redact
 
-CREDENTIALS_HELP = "a file holding one line 'user:password'"
+CREDENTIALS_HELP = "one line 'user:password'"
 
 
 def has_credentials(text: str) -> bool:
@@ -60,16 +60,16 @@ def read_credentials(path: Union[str, os.PathLike]) -> tuple:
     try:
         lines = path.read_text(encoding='utf-8').splitlines()
     except FileNotFoundError:
-        raise SourceError(f'credentials file not found: {path} (expected {CREDENTIALS_HELP})'
-                          ) from None
+        raise SourceError(f'credentials file not found: {path} (expected a file holding '
+                          f'{CREDENTIALS_HELP})') from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SourceError(f'cannot read credentials file {path}: {type(exc).__name__}'
                           ) from None
     line = next((text.strip('\r') for text in lines if text.strip()), '')
     user, sep, password = line.partition(':')
     if not sep or not user:
-        raise SourceError(f'credentials file {path} does not hold {CREDENTIALS_HELP} on its '
-                          'first non-empty line')
+        raise SourceError(f'credentials file {path}: expected {CREDENTIALS_HELP} (its first '
+                          "non-empty line has no ':' or no user)")
     return user, password
 
 

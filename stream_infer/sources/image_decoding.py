@@ -96,9 +96,12 @@ def _to_bgr(image) -> np.ndarray:
         return cv2.cvtColor(np.ascontiguousarray(gray), cv2.COLOR_GRAY2BGR)
     if mode == 'L':
         return cv2.cvtColor(np.asarray(image), cv2.COLOR_GRAY2BGR)
-    if mode != 'RGB':
-        image = image.convert('RGB')  # palette, alpha (dropped), CMYK, 1-bit, YCbCr...
-    return cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR)
+    if mode == 'RGB':
+        return cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2BGR)
+    if mode == 'RGBA' or 'transparency' in image.info:  # alpha is dropped, as OpenCV does
+        rgba = np.asarray(image if mode == 'RGBA' else image.convert('RGBA'))
+        return cv2.cvtColor(rgba, cv2.COLOR_RGBA2BGR)
+    return cv2.cvtColor(np.asarray(image.convert('RGB')), cv2.COLOR_RGB2BGR)  # P, CMYK, 1...
 
 
 def decode_image(data: bytes, max_pixels: int = DEFAULT_MAX_PIXELS,
