@@ -26,11 +26,12 @@ from diagnostic_msgs.msg import DiagnosticArray
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 import pytest
-from rcl_interfaces.msg import Log
+from rcl_interfaces.msg import Log, ParameterEvent
 from ros_harness import RELIABLE_QOS, SENSOR_QOS, wait_for
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header
 from test_image_decoding import jpeg_declaring, png_bomb
+from test_network_stream import camera, SECRET
 from test_ros_node import (
     _diag_values, _get, _set, _state, BGR, by_stamp, image_msg, model_path, publish_until,
     ros, start_node, with_stamp)
@@ -38,7 +39,7 @@ from vision_msgs.msg import Detection2DArray
 
 from stream_infer.ros.node import plausible_lost_count
 
-__all__ = ['model_path', 'ros']  # fixtures shared with test_ros_node
+__all__ = ['camera', 'model_path', 'ros']  # fixtures shared with other test modules
 
 ROSOUT_QOS = RELIABLE_QOS
 
@@ -230,3 +231,44 @@ def test_lost_message_counts_the_middleware_wraps_are_not_counted():
     assert plausible_lost_count(5) == 5
     assert plausible_lost_count(18446744071562067979) == 0  # seen in diagnostics once
     assert plausible_lost_count(2 ** 31) == 0 and plausible_lost_count(0) == 0
+
+
+def test_a_network_source_down_at_activation_is_retried_and_its_secret_never_a_parameter(
+        ros, model_path, camera, tmp_path):
+    logs = ros.collect(Log, '/rosout', ROSOUT_QOS)
+    events = ros.collect(ParameterEvent, '/parameter_events', RELIABLE_QOS)
+    cam = camera()  # its server is not running yet
+    secret_file = tmp_path / 'camera.credentials'
+    secret_file.write_text(f'viewer:{SECRET}\n')
+    secret_file.chmod(0o600)
+    node = start_node(ros, model_path, name='si_net', namespace='/net', diagnostics_period=0.1,
+                      source=f'http://127.0.0.1:{cam.port}/stream.mjpg',
+                      source_credentials_file=str(secret_file), reconnect_delay=0.1,
+                      reconnect_max_delay=0.5)
+    assert node._state == 'active'  # activation did not wait for (or fail on) the server
+    diags = ros.collect(DiagnosticArray, '/diagnostics')
+    assert wait_for(lambda: (_diag_values(diags, 'si_net')[0] or {}).get('source_state')
+                    == 'reconnecting'), _diag_values(diags, 'si_net')
+    got = ros.collect(Detection2DArray, '/net/detections')
+    cam.start()
+    assert wait_for(lambda: len(got) >= 3), _diag_values(diags, 'si_net')
+    assert wait_for(lambda: _diag_values(diags, 'si_net')[0]['source_state'] == 'connected')
+    # The secret is in no parameter, event, log or diagnostic.
+    assert SECRET not in _get(ros, 'net/si_net', 'source')
+    assert not any(SECRET in str(e) for e in events) and events
+    assert not any(SECRET in m.msg for m in logs) and logs
+    assert not any(SECRET in str(m) for m in diags)
+    assert not _rosout_lines(logs, 'si_net', 'parameter source carries credentials')
+
+
+def test_a_source_parameter_with_credentials_is_warned_about_once(ros, model_path, camera):
+    logs = ros.collect(Log, '/rosout', ROSOUT_QOS)
+    start_node(ros, model_path, name='si_warn', namespace='/warn', activate=False)
+    for password in ('one', 'two'):
+        url = f'rtsp://viewer:{password}@127.0.0.1:1/stream'
+        assert _set(ros, 'warn/si_warn', source=url)[0].successful
+    assert wait_for(lambda: _rosout_lines(logs, 'si_warn', 'carries credentials'))
+    assert not wait_for(lambda: len(_rosout_lines(logs, 'si_warn', 'carries credentials')) > 1,
+                        timeout=1.0)
+    line = _rosout_lines(logs, 'si_warn', 'carries credentials')[0]
+    assert 'source_credentials_file' in line and 'two' not in line and 'one' not in line
