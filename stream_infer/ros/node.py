@@ -109,7 +109,6 @@ class StreamInferNode(LifecycleNode):
         self._bad_images = 0
         self._last_bad_image = ''
         self._input_lost = 0  # images DDS reports lost before they reached the subscription
-        self._implausible_lost_reports = 0
         self._max_image_pixels = self._p('max_image_pixels')
         self._credentials_warned = False
         self._incompatible_publishers = 0  # publishers on the input topic whose QoS can't match
@@ -369,7 +368,6 @@ class StreamInferNode(LifecycleNode):
         if lost:
             self._input_lost += lost
         elif info.total_count_change:
-            self._implausible_lost_reports += 1
             self.get_logger().warning(
                 f'the middleware reported an implausible lost-image count '
                 f'({info.total_count_change}); not counted', throttle_duration_sec=60.0)
