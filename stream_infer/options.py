@@ -211,7 +211,9 @@ class ReconnectPolicy:
 
     The delay before attempt k is initial_delay * 2**k, capped at max_delay; max_attempts None
     means forever. open_timeout and read_timeout bound network opens and reads: a read that
-    gets no data for read_timeout is a stall and triggers a reconnect.
+    gets no data for read_timeout is a stall and triggers a reconnect. A TCP stream's server is
+    probed every probe_interval while waiting, so a server that comes back is reconnected to
+    within about probe_interval plus its open time, whatever the backoff has grown to.
 
         >>> [ReconnectPolicy(initial_delay=0.5, max_delay=1.5).delay(k) for k in range(3)]
         [0.5, 1.0, 1.5]
@@ -230,6 +232,15 @@ class ReconnectPolicy:
                                  above=0.0)
     read_timeout: float = option(5.0, 'network sources: seconds without data that count as '
                                  'a stall', above=0.0)
+    wait_for_source: bool = option(False, 'cameras and network streams: when the first open '
+                                   'fails, keep retrying with the same backoff (state '
+                                   'reconnecting) instead of failing; the first open then '
+                                   'happens on the capture thread, so start() never blocks '
+                                   'on it')
+    probe_interval: float = option(0.25, 'TCP network streams (rtsp, http, rtmp...): while '
+                                   'waiting to reconnect, check this often (a plain TCP '
+                                   'connect) whether the server is back, and reconnect at '
+                                   'once when it is', bounds=(None, 60.0), above=0.0)
 
     def __post_init__(self) -> None:
         check_options(self)
@@ -257,6 +268,26 @@ class SourceOptions:
                                '(frames the model cannot keep up with are dropped); false = '
                                'every frame, as fast as possible')
     loop: bool = option(False, 'start video files again at their end')
+
+    def __post_init__(self) -> None:
+        check_options(self)
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """
+    Limits on encoded images from outside (compressed image messages, image files).
+
+        >>> DecodeOptions().max_image_pixels > 7680 * 4320   # well above 8K
+        True
+    """
+
+    what: ClassVar[str] = 'decode'  # names it in errors
+
+    max_image_pixels: int = option(
+        50_000_000, 'largest image accepted, in pixels (width x height as its header declares '
+        'them): larger ones are refused before decoding, so a small file declaring a huge size '
+        'cannot exhaust memory', bounds=(1, 2_000_000_000))
 
     def __post_init__(self) -> None:
         check_options(self)
@@ -291,6 +322,6 @@ class ModelOptions:
         check_options(self, skip=('labels',))
 
 
-__all__ = ['CHANNEL_ORDERS', 'LAYOUTS', 'ModelOptions', 'PostprocessOptions', 'ReconnectPolicy',
-           'SourceOptions', 'TrackerOptions', 'check_options', 'check_value', 'describe_accepted',
-           'from_mapping', 'option', 'option_fields', 'updated']
+__all__ = ['CHANNEL_ORDERS', 'DecodeOptions', 'LAYOUTS', 'ModelOptions', 'PostprocessOptions',
+           'ReconnectPolicy', 'SourceOptions', 'TrackerOptions', 'check_options', 'check_value',
+           'describe_accepted', 'from_mapping', 'option', 'option_fields', 'updated']

@@ -32,6 +32,8 @@ import numpy as np
 import pytest
 
 from stream_infer.errors import SourceError
+from stream_infer.options import ReconnectPolicy
+from stream_infer.sources.credentials import with_credentials
 from stream_infer.stream import InferenceStream
 
 SERVER = Path(__file__).resolve().parent / 'helpers' / 'mjpeg_server.py'
@@ -186,3 +188,81 @@ def test_unreachable_url_is_a_clear_source_error_without_the_secret(caplog):
         stream.start()
     assert SECRET not in str(info.value)
     assert_no_secret(caplog, stream)
+
+
+def test_a_stream_down_at_start_is_waited_for_with_the_same_backoff(camera, caplog):
+    caplog.set_level(logging.INFO)
+    cam = camera()  # not started yet: nothing listens on its port
+    policy = ReconnectPolicy(initial_delay=0.05, max_delay=0.3, open_timeout=1.0,
+                             read_timeout=2.0, wait_for_source=True)
+    stream = InferenceStream(cam.url, index_model, reconnect=policy)
+    rec = Recorder(stream)
+    stream.start()  # does not raise, does not wait for the server
+    assert wait_until(lambda: sum(s == 'reconnecting' for s, _ in rec.states) >= 2), rec.states
+    assert stream.running and rec.indices == []
+    cam.start(start_index=7000)
+    assert wait_until(lambda: len(rec.indices) >= 5), rec.states
+    assert stream.stop()
+    assert all(i >= 7000 for i in rec.indices)
+    assert [s for s, _ in rec.states][-2:] == ['connected', 'stopped']
+    assert 'cannot open yet' in caplog.text and 'reconnect attempt 2' in caplog.text
+    assert_no_secret(caplog, stream)
+
+
+def test_a_returning_server_is_reconnected_to_long_before_the_backoff_ends(camera, caplog):
+    """The backoff is 30 s; probing the server's port reconnects as soon as it is back."""
+    caplog.set_level(logging.INFO)
+    cam = camera()
+    cam.start(start_index=0)
+    policy = ReconnectPolicy(initial_delay=30.0, max_delay=30.0, probe_interval=0.1,
+                             open_timeout=2.0, read_timeout=2.0)
+    stream = InferenceStream(cam.url, index_model, reconnect=policy)
+    rec = Recorder(stream)
+    stream.start()
+    assert wait_until(lambda: len(rec.indices) >= 5), rec.states
+    cam.kill()
+    assert wait_until(lambda: stream.stats().source_state == 'reconnecting'), rec.states
+    time.sleep(0.5)  # the probes see the port closed
+    cam.start(start_index=9000)
+    assert wait_until(lambda: any(i >= 9000 for i in rec.indices), timeout=15.0), rec.states
+    assert stream.stop()
+    assert 'reconnect attempt 1 in 30.00 s' in caplog.text and 'reconnected after 1' in caplog.text
+    assert_no_secret(caplog, stream)
+
+
+def test_a_camera_that_is_not_there_yet_is_retried_and_stops_promptly():
+    policy = ReconnectPolicy(initial_delay=0.05, max_delay=0.1, wait_for_source=True)
+    stream = InferenceStream(63, index_model, reconnect=policy)  # no /dev/video63 here
+    rec = Recorder(stream)
+    stream.start()
+    assert wait_until(lambda: sum(s == 'reconnecting' for s, _ in rec.states) >= 3), rec.states
+    assert stream.stop(timeout=2.0)
+    assert rec.indices == [] and stream.stats().reconnects == 0
+
+
+def test_credentials_from_a_file_open_the_protected_stream(camera, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    cam = camera()
+    cam.start(start_index=300)
+    secret_file = tmp_path / 'camera.credentials'
+    secret_file.write_text(f'viewer:{SECRET}\n')
+    plain_url = f'http://127.0.0.1:{cam.port}/stream.mjpg'
+    stream = InferenceStream(with_credentials(plain_url, secret_file), index_model)
+    rec = Recorder(stream)
+    stream.start()
+    assert wait_until(lambda: len(rec.indices) >= 3), rec.states
+    assert stream.stop()
+    assert_no_secret(caplog, stream)
+    with pytest.raises(SourceError, match='cannot open'):  # without them: refused (401)
+        InferenceStream(plain_url, index_model, open_timeout=2.0).start()
+    wrong = tmp_path / 'wrong.credentials'
+    wrong.write_text('viewer:not-the-password')
+    with pytest.raises(SourceError, match='cannot open'):
+        InferenceStream(with_credentials(plain_url, wrong), index_model, open_timeout=2.0).start()
+    with pytest.raises(SourceError, match='credentials file not found'):
+        with_credentials(plain_url, tmp_path / 'missing')
+    with pytest.raises(SourceError, match='already carries credentials'):
+        with_credentials(cam.url, secret_file)
+    (tmp_path / 'bad').write_text('no separator here')
+    with pytest.raises(SourceError, match="expected one line 'user:password'"):
+        with_credentials(plain_url, tmp_path / 'bad')

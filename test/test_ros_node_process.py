@@ -21,9 +21,13 @@ import subprocess
 import time
 
 from ament_index_python.packages import get_package_prefix
+import cv2
+from diagnostic_msgs.msg import DiagnosticArray
+import numpy as np
 import pytest
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from ros_harness import RELIABLE_QOS, RosHarness, wait_for
+from ros_harness import constant_end2end_model, RELIABLE_QOS, RosHarness, wait_for
+from sensor_msgs.msg import CompressedImage
 from std_msgs.msg import String
 from vision_msgs.msg import Detection2DArray
 
@@ -86,3 +90,93 @@ def test_node_process_params_file_and_clean_exit_on_signal(ros, tmp_path, signum
     assert 'Traceback' not in text, text
     # The stream was stopped while ROS was still up: subscribers saw it end.
     assert wait_for(lambda: any(e.data.startswith('stopped') for e in events)), text
+
+
+def start_process(tmp_path, name, *params):
+    """Start stream_infer_node with -p params; its output goes to tmp_path/name.log."""
+    log = (tmp_path / f'{name}.log').open('w')
+    args = [installed_node(), '--ros-args', '-r', f'__ns:=/{name}']
+    for param in params:
+        args += ['-p', param]
+    return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ)), log
+
+
+def test_double_signal_during_shutdown_exits_cleanly_and_publishes_stopped(ros, tmp_path):
+    """SIGINT then SIGTERM 0.1 s later, as process managers and ros2 launch escalate."""
+    model = constant_end2end_model(tmp_path / 'const.onnx', [[8, 8, 24, 40, 0.9, 0]])
+    for run in range(3):
+        name = f'sig{run}'
+        events = ros.collect(String, f'/{name}/stream_infer/stream_events', EVENTS_QOS)
+        proc, log = start_process(tmp_path, name, f'source:={bundled_clip_path()}',
+                                  'loop:=true', f'model:={model}', 'layout:=end2end')
+        try:
+            assert wait_for(lambda: any(e.data == 'started' for e in events)
+                            or proc.poll() is not None, timeout=60)
+            started = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            time.sleep(0.1)
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=15)
+            took = time.monotonic() - started
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            log.close()
+        text = (tmp_path / f'{name}.log').read_text()
+        print(f'run {run}: SIGINT + SIGTERM to exit {took:.2f} s')
+        assert code == 0, text
+        assert 'Traceback' not in text and 'terminate called' not in text, text
+        assert wait_for(lambda: any(e.data == 'stopped' for e in events)), text
+
+
+def _damaged_images():
+    png = bytearray(cv2.imencode('.png', np.full((64, 64, 3), 90, np.uint8))[1].tobytes())
+    png[29] ^= 0xff  # IHDR CRC: 'libpng error: IHDR: CRC error' from OpenCV
+    rng = np.random.default_rng(3)
+    jpeg = bytearray(cv2.imencode('.jpg', rng.integers(0, 255, (96, 128, 3), np.uint8))[1])
+    for i in rng.integers(300, len(jpeg), 10):
+        jpeg[i] ^= 0xff  # 'Corrupt JPEG data: ...' from libjpeg via OpenCV
+    return [bytes(png), bytes(jpeg), b'BM' + bytes(60), b'\x89PNG\r\n\x1a\n' + bytes(40)]
+
+
+def test_bad_images_leave_only_the_nodes_own_throttled_line_on_stderr(ros, tmp_path):
+    model = constant_end2end_model(tmp_path / 'const.onnx', [[8, 8, 24, 40, 0.9, 0]])
+    diags = ros.collect(DiagnosticArray, '/diagnostics')
+    got = ros.collect(Detection2DArray, '/noise/detections', RELIABLE_QOS)
+    proc, log = start_process(tmp_path, 'noise', f'model:={model}', 'layout:=end2end',
+                              'image_transport:=compressed', 'diagnostics_period:=0.2')
+    pub = ros.probe.create_publisher(CompressedImage, '/noise/image/compressed', RELIABLE_QOS)
+    damaged = _damaged_images()
+
+    def skipped():
+        for msg in reversed(diags):
+            for status in msg.status:
+                if 'noise' in status.name:
+                    return {kv.key: kv.value for kv in status.values}['bad_images_skipped']
+        return '-1'
+
+    try:
+        assert wait_for(lambda: skipped() == '0' or proc.poll() is not None, timeout=60)
+        sent = iter(range(100000))
+
+        def publish_damaged():  # the node keeps the newest image: go on until 40 were seen
+            pub.publish(CompressedImage(format='jpeg', data=damaged[next(sent) % len(damaged)]))
+
+        assert wait_for(lambda: int(skipped()) >= 40, timeout=60, pump=publish_damaged,
+                        period=0.02), skipped()
+        good = CompressedImage(format='jpeg')
+        good.header.stamp.sec = 77
+        good.data = cv2.imencode('.jpg', np.full((64, 64, 3), 90, np.uint8))[1].tobytes()
+        assert wait_for(lambda: any(m.header.stamp.sec == 77 for m in got),
+                        pump=lambda: pub.publish(good), period=0.1)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    text = (tmp_path / 'noise.log').read_text()
+    print(f'{skipped()} bad images skipped; node output:\n{text}')
+    for noise in ('libpng', 'Corrupt JPEG', 'imdecode', '[ERROR:', '[ WARN:'):
+        assert noise not in text, noise
+    assert 1 <= text.count('skipped a bad image') <= 3, text  # throttled to one per 5 s

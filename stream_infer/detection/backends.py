@@ -39,12 +39,17 @@ from stream_infer.detection.candidates import Candidates
 from stream_infer.detection.class_names import ClassNames, names_from_metadata
 from stream_infer.detection.model_input import input_batch_size, resolve_input_spec
 from stream_infer.detection.onnx_session import create_session
-from stream_infer.detection.output_decoding import decode, detect_layout, OutputLayout
+from stream_infer.detection.output_decoding import (
+    decode, detect_layout, misfit_reason, OutputLayout)
 from stream_infer.detection.preprocess import check_frame, Geometry, InputSpec, Preprocessor
 from stream_infer.errors import ModelError
 from stream_infer.options import PostprocessOptions
 
 logger = logging.getLogger('stream_infer.detector')
+
+
+def _classes(count: int) -> str:
+    return f'{count} class' + ('' if count == 1 else 'es')
 
 
 class OnnxBackend:
@@ -82,15 +87,15 @@ class OnnxBackend:
                                                              output_desc)
         if self.batch_size is not None and self.batch_size > 1:
             shape = [1, *shape[1:]]  # the layout is worked out on one frame's row
+        input_hw = (self.input_spec.height, self.input_spec.width)
         self.layout: OutputLayout = detect_layout(
-            shape, (self.input_spec.height, self.input_spec.width), requested=layout,
-            metadata=self.metadata, describe=(input_desc, output_desc))
-        names = label_names if label_names is not None else (
-            names_from_metadata(self.metadata) or [])
+            shape, input_hw, requested=layout, metadata=self.metadata,
+            describe=(input_desc, output_desc))
+        self.layout_requested = layout != 'auto'
+        metadata_names = names_from_metadata(self.metadata)
+        self._check_class_counts(label_names, metadata_names, shape, input_hw, name)
+        names = label_names if label_names is not None else (metadata_names or [])
         num_classes = self.layout.num_classes
-        if num_classes is not None and names and len(names) != num_classes:
-            logger.warning('%d class names for a model with %d classes; extra ids are named by '
-                           'index', len(names), num_classes)
         if num_classes is not None and len(names) < num_classes:
             names = names + [str(i) for i in range(len(names), num_classes)]
         self.names = ClassNames(names)
@@ -99,6 +104,50 @@ class OnnxBackend:
                     'classes), provider %s', name, self.input_name, spec.height,
                     spec.width, spec.tensor_layout, spec.channel_order, spec.scale, spec.resize,
                     shape, self.layout.name, num_classes or len(names), self.provider)
+
+    def _check_class_counts(self, label_names: Optional[list], metadata_names: Optional[list],
+                            shape: list, input_hw: tuple, name: str) -> None:
+        """
+        Raise ModelError when the class names and the model's classes disagree in number.
+
+        Either count may come from the layout (yolov8/yolov5 outputs carry one score per
+        class) or from the model metadata. A labels file with another number of names is the
+        wrong file (a fewer-names file included: its names would be attached to other
+        classes' ids, and ids past its end published as numbers; the classes parameter is
+        the way to keep only some); metadata that disagrees with the layout means the layout
+        does not fit the output.
+        """
+        layout = self.layout
+        if layout.num_classes is not None and metadata_names \
+                and len(metadata_names) != layout.num_classes:
+            try:
+                auto = detect_layout(shape, input_hw, metadata=self.metadata).name
+            except ModelError:
+                auto = None
+            hint = f" (layout 'auto' reads it as {auto})" if auto and auto != layout.name else ''
+            raise ModelError(
+                f'layout {layout.name!r} does not fit model {name}: it reads '
+                f'{_classes(layout.num_classes)} from output {shape}, but the model metadata '
+                f'names {_classes(len(metadata_names))}{hint}')
+        expected, source = ((layout.num_classes, f'its {layout.name} output {shape}')
+                            if layout.num_classes is not None else
+                            (len(metadata_names) if metadata_names else None,
+                             'its metadata'))
+        if label_names is not None and expected is not None and len(label_names) != expected:
+            raise ModelError(
+                f'labels: {len(label_names)} class names for model {name}, which has '
+                f'{_classes(expected)} ({source}); give a labels file with one name per class, '
+                'in class-index order (keep only some classes with the classes option)')
+
+    def check_fit(self, raw: np.ndarray) -> None:
+        """Raise ModelError when a layout given explicitly does not fit this warm-up output."""
+        if not self.layout_requested:
+            return  # chosen from the output's own shape and metadata
+        reason = misfit_reason(raw, self.layout)
+        if reason is not None:
+            name = self.model_path.name if self.model_path is not None else 'session'
+            raise ModelError(f'layout {self.layout.name!r} does not fit model {name}: {reason} '
+                             f'on a black warm-up frame (try layout auto)')
 
     def _probe_output_shape(self, input_desc: str) -> list:
         """Real output shape of a model with dynamic output dims: run it once on zeros."""
@@ -182,8 +231,12 @@ class OnnxBackend:
         """Run a black frame through everything once, so the first real frame is not slow."""
         start = time.perf_counter()
         spec = self.input_spec
+        black = np.zeros((spec.height, spec.width, 3), np.uint8)
         try:
-            run(np.zeros((spec.height, spec.width, 3), np.uint8))
+            self.check_fit(self.infer(black, self.prepare(black)[0]))
+            run(black)
+        except ModelError:
+            raise
         except Exception as exc:  # onnxruntime's errors derive from Exception only
             name = self.model_path.name if self.model_path is not None else 'session'
             raise ModelError(f'model {name} failed on a black warm-up frame of '

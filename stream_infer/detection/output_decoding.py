@@ -152,6 +152,40 @@ def _fit(name: str, rows: int, cols: int, cells: int, describe: tuple) -> Output
     return OutputLayout(name, attrs - extra, transposed)
 
 
+def score_values(raw: np.ndarray, layout: OutputLayout) -> np.ndarray:
+    """Return the values a layout reads as scores in one raw output (without padding rows)."""
+    pred = raw.reshape(raw.shape[-2:])
+    if layout.name == 'end2end':
+        return pred[pred[:, 5] >= 0, 4]
+    if layout.name == 'yolov8':
+        return (pred.T if layout.transposed else pred)[4:]
+    return (pred.T if layout.transposed else pred)[:, 4:]
+
+
+def misfit_reason(raw: np.ndarray, layout: OutputLayout, tolerance: float = 1e-3
+                  ) -> Optional[str]:
+    """
+    Why a layout cannot be how this output is meant to be read (its scores are not 0..1), or None.
+
+    Reading an output with the wrong layout takes coordinates or class ids for scores (a
+    CenterNet [1, 100, 6] read as yolov8 gave 'scores' of 74), so an output whose score values
+    leave 0..1 on a warm-up frame does not fit the layout (or gives raw logits, which the
+    thresholds cannot be applied to either).
+
+        >>> misfit_reason(np.array([[[10, 10, 50, 50, 0.9, 74]]], np.float32),
+        ...               OutputLayout('yolov8', 2, transposed=True))
+        'its score values range from 0.9 to 74, not within 0..1'
+    """
+    scores = score_values(raw, layout)
+    scores = scores[np.isfinite(scores)]
+    if scores.size == 0:
+        return None
+    low, high = float(scores.min()), float(scores.max())
+    if low < -tolerance or high > 1.0 + tolerance:
+        return f'its score values range from {low:.3g} to {high:.3g}, not within 0..1'
+    return None
+
+
 def decode(raw: np.ndarray, layout: OutputLayout, confidence: float,
            max_candidates: Optional[int] = None) -> Candidates:
     """

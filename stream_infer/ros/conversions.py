@@ -32,6 +32,8 @@ from vision_msgs.msg import (
 
 from stream_infer.columns import columns
 from stream_infer.errors import StreamInferError
+from stream_infer.sources.image_decoding import (
+    check_pixels, decode_image, DEFAULT_MAX_PIXELS, ImageDecodeError)
 
 # encoding -> (channels, cv2 conversion to BGR or None when already BGR)
 _ENCODINGS = {
@@ -50,45 +52,75 @@ _ENCODINGS = {
 SUPPORTED_ENCODINGS = tuple(_ENCODINGS)
 
 
+PACKED_YUV = frozenset(('yuv422', 'uyvy', 'yuv422_yuy2', 'yuyv'))  # 2 pixels share chroma
+
+
 class ImageConversionError(StreamInferError, ValueError):
     """An image message that cannot be turned into a frame (counted and skipped by the node)."""
 
 
-def image_to_bgr(msg: Image) -> np.ndarray:
-    """Decode a sensor_msgs/Image into a BGR uint8 array with numpy only (zero-copy for bgr8)."""
+def check_image_msg(msg: Image, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    """
+    Raise ImageConversionError naming what is wrong with a sensor_msgs/Image, or return.
+
+    Both conversion paths (numpy, cv_bridge) run it first, so every malformed message gets
+    the same clear reason and nothing reaches OpenCV that would make it raise.
+    """
     enc = _ENCODINGS.get(msg.encoding)
     if enc is None:
         raise ImageConversionError(
             f'unsupported image encoding {msg.encoding!r}; accepted: {", ".join(_ENCODINGS)}')
-    channels, code = enc
+    channels = enc[0]
     h, w, step = int(msg.height), int(msg.width), int(msg.step)
     if h <= 0 or w <= 0:
         raise ImageConversionError(f'empty image {w}x{h}: width and height must be > 0')
+    try:
+        check_pixels(w, h, max_pixels, 'image')
+    except ImageDecodeError as exc:
+        raise ImageConversionError(str(exc)) from None
+    if msg.encoding in PACKED_YUV and w % 2:
+        raise ImageConversionError(
+            f'{msg.encoding} is packed 4:2:2 (two pixels share one chroma pair): the width '
+            f'must be even, got {w}')
     row = w * channels
     if step < row:
         raise ImageConversionError(
             f'step {step} is smaller than width*channels = {w}*{channels} = {row} '
             f'for encoding {msg.encoding!r}')
-    data = np.frombuffer(msg.data, dtype=np.uint8)
-    if data.size < step * h:
+    size = len(msg.data)
+    if size < step * h:
         raise ImageConversionError(
-            f'truncated image data: {data.size} bytes, expected step*height = {step}*{h} = '
+            f'truncated image data: {size} bytes, expected step*height = {step}*{h} = '
             f'{step * h}')
-    pixels = data[:step * h].reshape(h, step)[:, :row].reshape(h, w, channels)
+
+
+def image_to_bgr(msg: Image, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode a sensor_msgs/Image into a BGR uint8 array with numpy only (zero-copy for bgr8)."""
+    check_image_msg(msg, max_pixels)
+    channels, code = _ENCODINGS[msg.encoding]
+    h, w, step = int(msg.height), int(msg.width), int(msg.step)
+    data = np.frombuffer(msg.data, dtype=np.uint8)
+    pixels = data[:step * h].reshape(h, step)[:, :w * channels].reshape(h, w, channels)
     if code is None:
         return pixels
-    return cv2.cvtColor(pixels, code)
+    try:
+        return cv2.cvtColor(pixels, code)
+    except cv2.error as exc:  # checked above; never let OpenCV's error leave a callback
+        raise ImageConversionError(f'cannot convert {msg.encoding} {w}x{h}: {exc}') from None
 
 
-def compressed_to_bgr(msg: CompressedImage) -> np.ndarray:
-    """Decode a sensor_msgs/CompressedImage (JPEG or PNG) into a BGR uint8 array."""
-    data = np.frombuffer(msg.data, dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if image is None:
-        raise ImageConversionError(
-            f'cannot decode compressed image (format {msg.format!r}, {data.size} bytes); '
-            'accepted: JPEG or PNG data')
-    return image
+def compressed_to_bgr(msg: CompressedImage, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """
+    Decode a sensor_msgs/CompressedImage (JPEG, PNG...) into a BGR uint8 array, safely.
+
+    The declared size is checked before decoding; corrupt data is an ImageConversionError
+    (image_decoding: nothing printed on stderr).
+    """
+    try:
+        return decode_image(msg.data, max_pixels,
+                            what=f'compressed image (format {msg.format!r})')
+    except ImageDecodeError as exc:
+        raise ImageConversionError(str(exc)) from None
 
 
 def load_cv_bridge():
@@ -100,15 +132,14 @@ def load_cv_bridge():
         return None
 
 
-def image_to_bgr_cv_bridge(bridge, msg: Image) -> np.ndarray:
+def image_to_bgr_cv_bridge(bridge, msg: Image,
+                           max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
     """Decode with cv_bridge, with the same checks and errors as the numpy path."""
-    if msg.encoding not in _ENCODINGS:
-        image_to_bgr(msg)  # raises the same clear error as the numpy path
+    check_image_msg(msg, max_pixels)  # the same clear errors as the numpy path
     try:
         return bridge.imgmsg_to_cv2(msg, desired_encoding='bgr8')
     except Exception as exc:  # noqa: BLE001 - cv_bridge raises several types
-        image_to_bgr(msg)  # a malformed message: report it in our words
-        raise ImageConversionError(f'cv_bridge could not convert the image: {exc}') from exc
+        raise ImageConversionError(f'cv_bridge could not convert the image: {exc}') from None
 
 
 def stamp_from_seconds(t: float):

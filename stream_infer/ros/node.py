@@ -44,14 +44,18 @@ from stream_infer.annotate import FrameAnnotator
 from stream_infer.bundled import bundled_model_path
 from stream_infer.detection import Detector
 from stream_infer.errors import StreamInferError
+from stream_infer.malloc_tuning import large_blocks_on_mmap, release_free_memory
 from stream_infer.options import (
-    ModelOptions, PostprocessOptions, ReconnectPolicy, SourceOptions, TrackerOptions)
+    DecodeOptions, ModelOptions, PostprocessOptions, ReconnectPolicy, SourceOptions,
+    TrackerOptions)
 from stream_infer.results import StreamResult
 from stream_infer.ros import conversions
 from stream_infer.ros.diagnostics import diagnostics_msg
 from stream_infer.ros.outputs import CostMeter, header_for, NodeOutputs
 from stream_infer.ros.parameters import (
     check_change, class_filter, descriptor, NodeOptions, options_from, PARAMS)
+from stream_infer.sources.credentials import file_is_private, has_credentials, with_credentials
+from stream_infer.sources.image_decoding import quiet_opencv_logs
 from stream_infer.stream import InferenceStream
 
 NODE_NAME = 'stream_infer'
@@ -67,6 +71,21 @@ def image_qos(reliability: str) -> QoSProfile:
         reliability=(ReliabilityPolicy.RELIABLE if reliability == 'reliable'
                      else ReliabilityPolicy.BEST_EFFORT),
         durability=DurabilityPolicy.VOLATILE)
+
+
+def plausible_lost_count(change: int) -> int:
+    """
+    Return how many images a message-lost event says were lost, 0 when it makes no sense.
+
+    rmw_fastrtps passes Fast DDS's signed 32-bit counts through unsigned fields, so a bogus
+    sequence gap shows up as a wrapped value near 2**64 (18446744071562067979 was seen) or as
+    more than 2**31 messages: not a count of images, and never added to the diagnostics.
+
+        >>> plausible_lost_count(3), plausible_lost_count(18446744071562067979)
+        (3, 0)
+    """
+    change = int(change)
+    return change if 0 < change < 2 ** 31 else 0
 
 
 class StreamInferNode(LifecycleNode):
@@ -90,11 +109,17 @@ class StreamInferNode(LifecycleNode):
         self._bad_images = 0
         self._last_bad_image = ''
         self._input_lost = 0  # images DDS reports lost before they reached the subscription
+        self._max_image_pixels = self._p('max_image_pixels')
+        self._credentials_warned = False
         self._incompatible_publishers = 0  # publishers on the input topic whose QoS can't match
         self._input_cost = CostMeter()  # the node's own cost per image in (conversion, hand-off)
         self._stream_state = 'idle'
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
+        quiet_opencv_logs()  # bad images are counted and logged here, throttled
+        change_state = getattr(self, '_service_change_state', None)
+        if change_state is not None:  # rclpy raises on ids not valid in the current state
+            change_state.callback = self._on_change_state
         self.get_logger().info(
             'image conversion: ' + ('cv_bridge' if self._cv_bridge else 'numpy (no cv_bridge)'))
 
@@ -109,6 +134,19 @@ class StreamInferNode(LifecycleNode):
         return options_from(values)
 
     def _validate_parameters(self, params) -> SetParametersResult:
+        """On-set callback: accept exactly what can be applied; never raises."""
+        try:
+            reason = self._why_refused(params)
+        except Exception as exc:  # noqa: BLE001 - a parameter set must never end the node
+            reason = f'could not check the change: {type(exc).__name__}: {exc}'
+        if reason is not None:
+            self.get_logger().warning(f'rejected parameter change: {reason}')
+            return SetParametersResult(successful=False, reason=reason)
+        if any(p.name == 'source' and has_credentials(str(p.value)) for p in params):
+            self._warn_credentials()
+        return SetParametersResult(successful=True)
+
+    def _why_refused(self, params) -> Optional[str]:
         changes = {p.name: p.value for p in params}
         reason = None
         for param in params:
@@ -125,13 +163,18 @@ class StreamInferNode(LifecycleNode):
                 self._options(changes)  # rules between parameters, in parameter words
             except StreamInferError as exc:
                 reason = str(exc)
-        if reason is not None:
-            self.get_logger().warning(f'rejected parameter change: {reason}')
-            return SetParametersResult(successful=False, reason=reason)
-        return SetParametersResult(successful=True)
+        return reason
 
     def _apply_parameters(self, params) -> None:
+        """Post-set callback: apply accepted values; never raises (errors are logged)."""
         names = {p.name for p in params}
+        try:
+            self._apply(names)
+        except Exception as exc:  # noqa: BLE001 - a parameter set must never end the node
+            self.get_logger().error(
+                f'applying {", ".join(sorted(names))} failed: {type(exc).__name__}: {exc}')
+
+    def _apply(self, names: set) -> None:
         with self._lock:
             stream = self._stream
             if stream is not None and names & POSTPROCESS_PARAMS:
@@ -142,6 +185,12 @@ class StreamInferNode(LifecycleNode):
                 self._annotator = self._make_annotator()
             if 'confidence' in names:
                 self._publish_label_info()
+            if 'max_image_pixels' in names:
+                self._max_image_pixels = self._options()[DecodeOptions].max_image_pixels
+            timer = self._diag_timer
+            if 'diagnostics_period' in names and timer is not None:
+                timer.timer_period_ns = int(self._p('diagnostics_period') * 1e9)
+                timer.reset()  # the new period counts from now
 
     def _postprocess_kwargs(self) -> dict:
         kwargs = vars(self._options()[PostprocessOptions]).copy()
@@ -163,9 +212,10 @@ class StreamInferNode(LifecycleNode):
         model = self._p('model') or str(bundled_model_path())
         try:
             options = self._options()[ModelOptions]
-            self._detector = Detector(
-                model, layout=options.layout, providers=list(options.providers),
-                threads=options.threads, labels=options.labels)
+            with large_blocks_on_mmap():  # released in full at cleanup (malloc_tuning)
+                self._detector = Detector(
+                    model, layout=options.layout, providers=list(options.providers),
+                    threads=options.threads, labels=options.labels)
             self._detector.resolve_classes(class_filter(self._p('classes')))
         except (StreamInferError, OSError, ValueError) as exc:
             self.get_logger().error(f'configure failed: {exc}')
@@ -184,6 +234,10 @@ class StreamInferNode(LifecycleNode):
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         source = self._p('source')
         try:
+            if has_credentials(source):
+                self._warn_credentials()
+            if source and self._p('source_credentials_file'):
+                source = self._source_with_credentials(source)
             options = self._options()
             playback = options[SourceOptions]
             stream = InferenceStream(
@@ -220,6 +274,7 @@ class StreamInferNode(LifecycleNode):
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._release()
+        release_free_memory()  # the model's freed memory goes back to the system
         self._state = 'unconfigured'
         return super().on_cleanup(state)
 
@@ -235,6 +290,50 @@ class StreamInferNode(LifecycleNode):
         self._release()
         self._state = 'unconfigured'
         return super().on_error(state)
+
+    def _on_change_state(self, request, response):
+        """
+        Answer ChangeState: a transition that is not valid now is refused, never raised.
+
+        rclpy (Jazzy) looks a transition id up in the current state and raises RCLError
+        'Transition is not registered' when it is not there, which ends the executor;
+        lifecycle managers send ids, so an id sent in the wrong state is answered
+        success=false and the node stays where it is (labels were already handled so).
+        """
+        try:
+            transition = request.transition
+            if not transition.label:
+                valid = {t[0]: t[1] for t in self._state_machine.available_transitions}
+                if transition.id not in valid:
+                    state = self._state_machine.current_state[1]
+                    self.get_logger().warning(
+                        f'change_state: transition id {transition.id} is not valid in state '
+                        f'{state!r} (valid here: '
+                        f'{", ".join(f"{label} ({tid})" for tid, label in valid.items())}); '
+                        'refused')
+                    response.success = False
+                    return response
+            return self._LifecycleNodeMixin__on_change_state(request, response)
+        except Exception as exc:  # noqa: BLE001 - a service request must never end the node
+            self.get_logger().error(f'change_state request failed: {type(exc).__name__}: {exc}')
+            response.success = False
+            return response
+
+    def _warn_credentials(self) -> None:
+        if not self._credentials_warned:
+            self._credentials_warned = True
+            self.get_logger().warning(
+                'parameter source carries credentials: every node can read them '
+                '(/parameter_events, get_parameters) although logs and diagnostics hide them; '
+                'put user:password in a file readable only by this user and set '
+                'source_credentials_file instead')
+
+    def _source_with_credentials(self, source: str) -> str:
+        path = self._p('source_credentials_file')
+        if not file_is_private(path):
+            self.get_logger().warning(
+                f'credentials file {path} is readable by other users: chmod 600 it')
+        return with_credentials(source, path)
 
     def _subscribe_images(self):
         """Subscribe to image or image/compressed, watching for QoS mismatches and losses."""
@@ -265,7 +364,13 @@ class StreamInferNode(LifecycleNode):
             f'{hint} (incompatible policy: {qos_policy_name_from_kind(info.last_policy_kind)})')
 
     def _on_message_lost(self, info) -> None:
-        self._input_lost = info.total_count
+        lost = plausible_lost_count(info.total_count_change)
+        if lost:
+            self._input_lost += lost
+        elif info.total_count_change:
+            self.get_logger().warning(
+                f'the middleware reported an implausible lost-image count '
+                f'({info.total_count_change}); not counted', throttle_duration_sec=60.0)
 
     def _subscription_topic(self) -> str:
         subscription = self._subscription
@@ -298,20 +403,28 @@ class StreamInferNode(LifecycleNode):
     def _on_compressed(self, msg: CompressedImage) -> None:
         self._ingest(msg, conversions.compressed_to_bgr)
 
-    def _image_to_bgr(self, msg: Image):
+    def _image_to_bgr(self, msg: Image, max_pixels: int):
         if self._cv_bridge is not None:
-            return conversions.image_to_bgr_cv_bridge(self._cv_bridge, msg)
-        return conversions.image_to_bgr(msg)
+            return conversions.image_to_bgr_cv_bridge(self._cv_bridge, msg, max_pixels)
+        return conversions.image_to_bgr(msg, max_pixels)
 
     def _ingest(self, msg, convert) -> None:
-        """Convert an image message and hand it to the engine; bad ones are counted, skipped."""
+        """
+        Convert an image message and hand it to the engine; bad ones are counted, skipped.
+
+        Nothing raised while converting or handing over may leave the callback: an error this
+        code does not anticipate is counted and logged like a bad image.
+        """
         started = time.perf_counter()
         try:
-            frame = convert(msg)
+            frame = convert(msg, self._max_image_pixels)
+            self._put(frame, msg.header)
         except conversions.ImageConversionError as exc:
             self._count_bad_image(exc)
             return
-        self._put(frame, msg.header)
+        except Exception as exc:  # noqa: BLE001 - input from outside never ends the node
+            self._count_bad_image(f'{type(exc).__name__}: {exc}')
+            return
         self._input_cost.add(started)
 
     def _put(self, frame, header: Header) -> None:
@@ -320,7 +433,7 @@ class StreamInferNode(LifecycleNode):
             stamp = header.stamp.sec + header.stamp.nanosec * 1e-9
             stream.put_frame(frame, timestamp=stamp or None, meta=header)
 
-    def _count_bad_image(self, exc: Exception) -> None:
+    def _count_bad_image(self, exc: object) -> None:
         self._bad_images += 1
         self._last_bad_image = str(exc)
         self.get_logger().warning(
@@ -370,7 +483,7 @@ class StreamInferNode(LifecycleNode):
         """Stop the engine and release everything, whatever the state (process exit)."""
         self._stop_stream()
         if self._outputs is not None:
-            self._outputs.flush(timeout_s=1.0)
+            self._outputs.flush(timeout_s=0.5)
         self._release()
 
     def destroy_node(self) -> None:

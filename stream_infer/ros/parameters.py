@@ -32,8 +32,8 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from stream_infer.errors import ConfigurationError
 from stream_infer.options import (
-    check_options, check_value, describe_accepted, ModelOptions, option, option_fields,
-    PostprocessOptions, ReconnectPolicy, SourceOptions, TrackerOptions)
+    check_options, check_value, DecodeOptions, describe_accepted, ModelOptions, option,
+    option_fields, PostprocessOptions, ReconnectPolicy, SourceOptions, TrackerOptions)
 
 LIVE, SOURCE, MODEL = 'live', 'source', 'model'
 
@@ -53,6 +53,10 @@ class NodeOptions:
     image_reliability: str = option('best_effort', 'Topic mode subscription reliability; '
                                     'best_effort (REP-2003 sensor data) matches every camera '
                                     'driver.', choices=('best_effort', 'reliable'))
+    source_credentials_file: str = option(
+        '', 'File holding "user:password" for a network source, put into the URL at activate '
+        'so the secret is never a parameter (parameters are broadcast on /parameter_events). '
+        'Empty = none.')
     frame_id: str = option('camera', 'frame_id stamped on frames the node opens itself (source '
                            'mode).')
     publish_source_image: bool = option(False, 'Source mode: republish every captured frame on '
@@ -143,6 +147,7 @@ PARAMS = (
     _param('autostart', NodeOptions, kind=SOURCE),
     # input
     _param('source', NodeOptions, kind=SOURCE),
+    _param('source_credentials_file', NodeOptions, kind=SOURCE),
     _param('image_transport', NodeOptions, kind=SOURCE),
     _param('image_reliability', NodeOptions, kind=SOURCE),
     _param('frame_id', NodeOptions, kind=SOURCE),
@@ -151,6 +156,7 @@ PARAMS = (
     _param('loop', SourceOptions, kind=SOURCE),
     _param('reconnect_delay', ReconnectPolicy, 'initial_delay', SOURCE),
     _param('reconnect_max_delay', ReconnectPolicy, 'max_delay', SOURCE),
+    _param('wait_for_source', ReconnectPolicy, kind=SOURCE, default=True),  # robots boot first
     # model
     _param('model', NodeOptions, kind=MODEL),
     _param('labels', ModelOptions, kind=MODEL, ros_none=''),
@@ -177,6 +183,8 @@ PARAMS = (
     _param('annotated_trace_length', NodeOptions),
     _param('annotated_labels', NodeOptions),
     _param('diagnostics_period', NodeOptions),
+    # inputs (live)
+    _param('max_image_pixels', DecodeOptions),
 )
 BY_NAME = {p.name: p for p in PARAMS}
 WHEN = {LIVE: 'applied from the next frame',

@@ -158,11 +158,17 @@ class FrameSource:
             listener(state, redact(message))
 
     def open(self) -> None:  # noqa: A003 - the natural name, as in io
-        """Open the source; raise SourceError (clear message) when it cannot be opened."""
+        """
+        Open the source; raise SourceError (clear message) when it cannot be opened.
+
+        A source that waits for its device or server (CaptureSource with wait_for_source)
+        stays 'connecting' and connects on its first read instead.
+        """
         self._interrupt.clear()
         self.losses = self.reconnects = self.skipped = 0
         self.set_state(SourceState.CONNECTING)
-        self._open()
+        if self._open() is False:
+            return  # it connects on its first read (CaptureSource with wait_for_source)
         details = self._details()
         self.set_state(SourceState.CONNECTED, f'opened ({details})' if details else '')
 
@@ -194,7 +200,8 @@ class FrameSource:
             parts.append(f'{self.frame_count} frames')
         return ', '.join(parts)
 
-    def _open(self) -> None:
+    def _open(self) -> Optional[bool]:
+        """Open; raise SourceError when impossible; return False to connect on first read."""
         raise NotImplementedError
 
     def _read(self) -> Optional[RawFrame]:

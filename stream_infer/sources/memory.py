@@ -28,12 +28,12 @@ import threading
 import time
 from typing import Any, Iterable, Iterator, Optional, Union
 
-import cv2
 import numpy as np
 
 from stream_infer.errors import SourceError
 from stream_infer.sources.base import (
     ACCEPTED, as_bgr, FrameSource, now_raw, RawFrame, SourceState)
+from stream_infer.sources.image_decoding import decode_image, DEFAULT_MAX_PIXELS, ImageDecodeError
 
 
 class IteratorSource(FrameSource):
@@ -65,12 +65,19 @@ class IteratorSource(FrameSource):
 
 
 class ImageSource(FrameSource):
-    """A single image (file or array): one frame, then the end."""
+    """
+    A single image (file or array): one frame, then the end.
+
+    Files are decoded safely (image_decoding): a header declaring more than max_pixels pixels
+    is refused before decoding, and a corrupt file is a SourceError, not stderr noise.
+    """
 
     kind = 'image'
 
-    def __init__(self, image: Union[str, os.PathLike, np.ndarray]) -> None:
+    def __init__(self, image: Union[str, os.PathLike, np.ndarray],
+                 max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         super().__init__()
+        self.max_pixels = max_pixels
         self._path = None if isinstance(image, np.ndarray) else Path(image)
         self._array = image if isinstance(image, np.ndarray) else None
         self.description = f'image {self._path}' if self._path else 'image array'
@@ -80,11 +87,11 @@ class ImageSource(FrameSource):
         if self._path is not None:
             if not self._path.is_file():
                 raise SourceError(f'image file not found: {self._path}; accepted: {ACCEPTED}')
-            image = cv2.imread(str(self._path), cv2.IMREAD_COLOR)
-            if image is None:
-                raise SourceError(f'cannot decode image file {self._path} (not an image, or '
-                                  'a format OpenCV cannot read)')
-            self._pending = image
+            try:
+                self._pending = decode_image(self._path.read_bytes(), self.max_pixels,
+                                             exif_orientation=True, what='image file')
+            except (ImageDecodeError, OSError) as exc:
+                raise SourceError(f'cannot decode image file {self._path}: {exc}') from None
         else:
             try:
                 self._pending = as_bgr(self._array)

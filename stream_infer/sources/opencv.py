@@ -28,8 +28,10 @@ and network streams.
 import logging
 import os
 from pathlib import Path
+import socket
 import time
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
+from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
@@ -144,13 +146,48 @@ class VideoFileSource(FrameSource):
             self._cap = None
 
 
+DEFAULT_PORTS = {'http': 80, 'https': 443, 'rtsp': 554, 'rtsps': 322, 'rtmp': 1935,
+                 'rtmps': 443}  # schemes served over TCP, whose server can be probed cheaply
+
+
+def tcp_address(url: str) -> Optional[Tuple[str, int]]:
+    """
+    Return (host, port) of a URL served over TCP, or None (UDP schemes, no host, bad port).
+
+        >>> tcp_address('rtsp://user:pw@10.0.0.5/stream'), tcp_address('udp://0.0.0.0:5000')
+        (('10.0.0.5', 554), None)
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if not parts.hostname or port is None or (scheme not in DEFAULT_PORTS and scheme != 'tcp'):
+        return None
+    return parts.hostname, port
+
+
+def tcp_accepts(address: Tuple[str, int], timeout: float) -> bool:
+    """Return True when a TCP connection to address succeeds within timeout (then closed)."""
+    try:
+        with socket.create_connection(address, timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
 class CaptureSource(FrameSource):
     """
     A camera (index) or a network stream (URL) read with OpenCV, reconnecting with backoff.
 
     A failed read or a stall (no data for read_timeout, network only) counts as a loss; the
     source then reopens after policy.delay(attempt) seconds until it succeeds or
-    policy.max_attempts is spent (state 'failed', read() returns None).
+    policy.max_attempts is spent (state 'failed', read() returns None). With
+    policy.wait_for_source, a first open that fails is retried the same way (a camera or
+    stream that is not up yet at boot). While a TCP stream waits between attempts its server
+    is probed every policy.probe_interval: once it accepts connections again (after having
+    refused them), the next attempt starts at once instead of after the rest of the backoff.
     """
 
     live = True
@@ -162,10 +199,13 @@ class CaptureSource(FrameSource):
         if isinstance(target, int):
             self.kind = 'camera'
             self.description = f'camera {target}'
+            self._probe_address = None
         else:
             self.kind = 'network'
             self.description = redact(target)
+            self._probe_address = tcp_address(target)
         self._cap: Optional[cv2.VideoCapture] = None
+        self._server_was_down = False  # a probe saw the server refuse since the last attempt
 
     def _new_capture(self) -> 'cv2.VideoCapture':
         if self.kind == 'camera':
@@ -181,13 +221,20 @@ class CaptureSource(FrameSource):
             return False
         self._cap = cap
         self.fps = fps_of(cap)
+        self._server_was_down = False
         return True
 
-    def _open(self) -> None:
+    def _why_not(self) -> str:
+        return ('no camera at that index, or it is busy' if self.kind == 'camera'
+                else 'unreachable, refused, wrong credentials, or not a video stream')
+
+    def _open(self) -> Optional[bool]:
+        if self.policy.wait_for_source:
+            return False  # the capture thread's first read connects (and retries)
         if not self._connect():
-            what = ('no camera at that index, or it is busy' if self.kind == 'camera'
-                    else 'unreachable, refused, wrong credentials, or not a video stream')
-            raise SourceError(f'cannot open {self.description} ({what}); accepted: {ACCEPTED}')
+            raise SourceError(f'cannot open {self.description} ({self._why_not()}); '
+                              f'accepted: {ACCEPTED}')
+        return None
 
     def _release(self) -> None:
         if self._cap is not None:
@@ -204,18 +251,28 @@ class CaptureSource(FrameSource):
                     break
                 self._release()
                 self.losses += 1
-            if not self._reconnect():
+                reason = 'stream lost or stalled'
+            elif self.state == SourceState.CONNECTING:  # wait_for_source: the first open
+                if self._connect():
+                    details = self._details()
+                    self.set_state(SourceState.CONNECTED,
+                                   f'opened ({details})' if details else 'opened')
+                    continue
+                reason = f'cannot open yet ({self._why_not()})'
+            else:
+                reason = 'not connected'
+            if not self._reconnect(reason):
                 return None
         return None
 
-    def _reconnect(self) -> bool:
+    def _reconnect(self, reason: str) -> bool:
         policy = self.policy
         attempt = 0
         while policy.max_attempts is None or attempt < policy.max_attempts:
             delay = policy.delay(attempt)
-            self.set_state(SourceState.RECONNECTING, f'stream lost or stalled; reconnect '
-                           f'attempt {attempt + 1} in {delay:.2f} s', logging.WARNING)
-            if self._interrupt.wait(delay):
+            self.set_state(SourceState.RECONNECTING, f'{reason}; reconnect attempt '
+                           f'{attempt + 1} in {delay:.2f} s', logging.WARNING)
+            if not self._wait(delay):
                 return False
             if self._connect():
                 self.reconnects += 1
@@ -226,6 +283,32 @@ class CaptureSource(FrameSource):
         self.set_state(SourceState.FAILED, f'gave up after {attempt} reconnect attempts',
                        logging.ERROR)
         return False
+
+    def _wait(self, delay: float) -> bool:
+        """
+        Wait up to delay seconds before the next attempt; False when interrupted.
+
+        A TCP stream's server is probed every probe_interval meanwhile: when it accepts a
+        connection after having refused one, the wait ends early. A server that accepts but
+        whose stream still fails to open is not retried faster than the backoff.
+        """
+        address = self._probe_address
+        if address is None:
+            return not self._interrupt.wait(delay)
+        interval = self.policy.probe_interval
+        deadline = time.monotonic() + delay
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return True
+            if self._interrupt.wait(min(interval, remaining)):
+                return False
+            if tcp_accepts(address, timeout=interval):
+                if self._server_was_down:
+                    self._server_was_down = False
+                    return True
+            else:
+                self._server_was_down = True
 
     def _close(self) -> None:
         self._release()
