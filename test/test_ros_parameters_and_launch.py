@@ -32,7 +32,8 @@ LAUNCH_FILES = sorted((ROOT / 'launch').glob('*.launch.py'))
 
 def test_parameters_derive_from_the_options():
     # The ROS default is the option's, except where the node deliberately differs.
-    differs = {'enforce_fps': True, 'classes': [''], 'track_frame_rate': 30}
+    differs = {'enforce_fps': True, 'classes': [''], 'track_frame_rate': 30,
+               'wait_for_source': True}  # a robot's camera may come up after the node
     for p in PARAMS:
         default = p.option.default
         default = p.ros_none if default is None else default
