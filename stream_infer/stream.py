@@ -107,6 +107,10 @@ class InferenceStream:
         read_timeout: the ReconnectPolicy of live and network sources (or give reconnect=).
     providers, threads, labels, detector_kwargs: passed to Detector when the stream builds it.
     output_channel_order: channel order of the frame handed to on_prediction callbacks.
+    clock: a callable returning the current time in seconds; it stamps the frames the source
+        captures (Frame.timestamp) and push-mode frames put without a timestamp. None = the
+        wall clock (time.time()); the ROS node passes its own clock (simulated time with
+        use_sim_time), as camera drivers do.
     The defaults are those of stream_infer.options.
     """
 
@@ -131,7 +135,8 @@ class InferenceStream:
                  providers: Sequence = ('CPUExecutionProvider',),
                  threads: Optional[int] = None, labels: Any = None,
                  detector_kwargs: Optional[Mapping[str, Any]] = None,
-                 output_channel_order: str = 'BGR') -> None:
+                 output_channel_order: str = 'BGR',
+                 clock: Optional[Callable[[], float]] = None) -> None:
         if max_frames is not None and (isinstance(max_frames, bool)
                                        or not isinstance(max_frames, (int, np.integer))
                                        or max_frames < 1):
@@ -142,8 +147,12 @@ class InferenceStream:
             max_attempts=reconnect_attempts, open_timeout=open_timeout,
             read_timeout=read_timeout)
         playback = SourceOptions(enforce_fps=enforce_fps, loop=loop)
+        if clock is not None and not callable(clock):
+            raise TypeError(f'clock must be a callable returning seconds, got {clock!r}')
         self._source: FrameSource = open_source(source, enforce_fps=playback.enforce_fps,
                                                 loop=playback.loop, reconnect=policy)
+        if clock is not None:
+            self._source.clock = clock
         self._tracker_options: TrackerOptions = from_mapping(TrackerOptions, tracker_options)
         self._tracking = bool(track)
         self._max_frames = None if max_frames is None else int(max_frames)
@@ -289,9 +298,10 @@ class InferenceStream:
         """
         Hand a BGR frame to a push-mode stream (source=None); never blocks.
 
-        timestamp: the capture time in wall-clock seconds (default now); meta: anything, handed
-        back untouched in StreamResult.frame.meta. A frame not yet taken is replaced by a newer
-        one (counted as dropped). Returns False when the stream is not running.
+        timestamp: the capture time in seconds (default: now, by the stream's clock); meta:
+        anything, handed back untouched in StreamResult.frame.meta. A frame not yet taken is
+        replaced by a newer one (counted as dropped). Returns False when the stream is not
+        running.
         """
         source = self._source
         if not isinstance(source, PushSource):
