@@ -17,18 +17,26 @@ The `stream_infer_node` process: signals, spinning, and an orderly exit.
 
 SIGINT and SIGTERM are handled here rather than by rclpy, so the stream is stopped (and its
 'stopped' event published) while the ROS context is still up; the executor spins in short
-slices so the signal is noticed promptly.
+slices so the signal is noticed promptly. A start-up value that is refused (a bad `-p` or
+params file value, an unparsable params file) ends the process with one error line and exit
+status 2, so `ros2 launch` ends too (launch_support.end_launch_on_exit). The core's Python
+logging goes to the node's ROS logger while the node lives (log_bridge).
 """
 
+import re
 import signal
 
 import rclpy
 from rclpy.exceptions import InvalidHandle
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.logging import get_logger
 from rclpy.signals import SignalHandlerOptions
 
-from stream_infer.ros.node import StreamInferNode
+from stream_infer.ros.log_bridge import RosLogHandler
+from stream_infer.ros.node import NODE_NAME, StartupError, StreamInferNode
+
+BAD_START_EXIT = 2  # a start-up value or argument was refused
 
 
 def spin_until_shutdown(executor, context=None, slice_s: float = 0.2) -> None:
@@ -54,12 +62,26 @@ def _raise_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
+def _init_error_line(exc: Exception) -> str:
+    """Return rcl's error about bad --ros-args or params files without its source locations."""
+    return re.sub(r', at \S+:\d+', '', str(exc)).strip()
+
+
 def main(args=None) -> int:
     """Entry point `stream_infer_node` (ros2 run / launch)."""
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    try:
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    except Exception as exc:  # noqa: BLE001 - rcl's RCLError: an unparsable params file or -p
+        get_logger(NODE_NAME).error(f'cannot start: {_init_error_line(exc)}')
+        return BAD_START_EXIT
     signal.signal(signal.SIGINT, _raise_interrupt)
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    node = StreamInferNode()
+    try:
+        node = StreamInferNode()
+    except StartupError:  # logged by the node, in one line
+        rclpy.try_shutdown()
+        return BAD_START_EXIT
+    core_logs = RosLogHandler.install(node)
     executor = MultiThreadedExecutor(num_threads=4)
     executor.add_node(node)
     code = 0
@@ -77,6 +99,7 @@ def main(args=None) -> int:
     finally:
         node.shutdown_now()
         executor.shutdown(timeout_sec=1.0)
+        core_logs.remove()
         node.destroy_node()
         rclpy.try_shutdown()
     return code
