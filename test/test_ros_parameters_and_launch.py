@@ -253,6 +253,10 @@ def test_launch_file_structure(path):
     keywords = {kw.arg for kw in nodes[0].keywords}
     assert {'package', 'executable', 'name', 'namespace', 'parameters', 'on_exit'} <= keywords
     assert keywords <= NODE_KEYWORDS, keywords - NODE_KEYWORDS
+    given = {kw.arg: ast.unparse(kw.value) for kw in nodes[0].keywords}
+    assert given['on_exit'] == 'ls.end_launch_on_exit', 'the node must be required'
+    assert given['ros_arguments'] == "['--log-level', LaunchConfiguration('log_level')]"
+    assert given['name'] == 'ls.NODE_NAME' and given['package'] == 'ls.PACKAGE'
     parameters = next(kw.value for kw in nodes[0].keywords if kw.arg == 'parameters')
     layers = [ast.unparse(e) for e in parameters.elts]
     assert 'ls.params_file()' in layers, layers
