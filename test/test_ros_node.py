@@ -34,6 +34,7 @@ import pytest
 from rcl_interfaces.msg import Log, Parameter as ParameterMsg, ParameterType, ParameterValue
 from rcl_interfaces.srv import (
     GetParameters, ListParameters, SetParameters, SetParametersAtomically)
+from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from ros_harness import (
@@ -528,3 +529,15 @@ def test_core_logs_reach_rosout_with_the_node_name_and_severity(ros, model_path,
     assert not any('not shown' in m.msg or 'after removal' in m.msg for m in rosout)
     assert any(m.name == 'lg.si_logs' and 'runs on' in m.msg and m.level == Log.INFO
                for m in rosout), "the model loader's INFO line"
+
+
+def test_device_sources_open_as_cameras_and_other_special_files_are_refused(ros, model_path):
+    rosout = ros.collect(Log, '/rosout', ROSOUT_QOS)
+    for name, source, words in [('si_null', '/dev/null', 'is not a regular file'),
+                                ('si_cam', '/dev/video97', 'cannot open camera /dev/video97')]:
+        node = start_node(ros, model_path, name=name, namespace='/dev_src', activate=False,
+                          source=source)
+        node.trigger_configure()
+        assert node.trigger_activate() != TransitionCallbackReturn.SUCCESS
+        assert wait_for(lambda: any(m.name == f'dev_src.{name}' and words in m.msg
+                                    and m.level == Log.ERROR for m in rosout)), words
