@@ -16,26 +16,39 @@
 Detections for an existing camera topic (a driver already publishing images).
 
 ros2 launch stream_infer topic.launch.py image:=/camera/image_raw [transport:=raw|compressed]
-    [reliability:=best_effort|reliable] [model:=x.onnx] [confidence:=0.3] [namespace:=ns]
-    [params_file:=my.yaml]
-With transport:=compressed the node subscribes to <image>/compressed.
+    [reliability:=best_effort|reliable] [params_file:=my.yaml] [model:=x.onnx]
+    [confidence:=0.3] [namespace:=ns] [autostart:=false] [use_sim_time:=true] [log_level:=debug]
+The node's `image` is remapped to the image topic, `image/compressed` to <image>/compressed
+(transport:=compressed subscribes to that one). Parameters: params_file, then topic mode
+(source ''), then the arguments you type (an argument left empty keeps the params file's
+value). `ros2 launch stream_infer topic.launch.py -s` lists every argument.
 """
 
-from stream_infer.ros.launch_support import launch_description, node_action
+from launch import LaunchDescription
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import LifecycleNode
+
+from stream_infer.ros import launch_support as ls
 
 ARGUMENTS = {
     'image': ('/camera/image_raw', 'the camera image topic to subscribe to'),
-    'transport': ('raw', 'raw (sensor_msgs/Image) or compressed (<image>/compressed)'),
-    'reliability': ('best_effort', 'subscription reliability: best_effort or reliable'),
+    'transport': ('', 'raw (sensor_msgs/Image on image) or compressed (<image>/compressed); '
+                      'empty = params file (image_transport), else raw'),
+    'reliability': ('', 'subscription reliability; empty = params file (image_reliability), '
+                        'else best_effort'),
 }
-
-
-def _nodes(a):
-    remap = [('image', a['image']), ('image/compressed', a['image'] + '/compressed')]
-    return [node_action(a['namespace'], a['params_file'], remappings=remap, source='',
-                        image_transport=a['transport'], image_reliability=a['reliability'],
-                        model=a['model'], confidence=a['confidence'])]
+TOPIC_MODE = {'source': ''}  # what this launch file is about: the node subscribes
 
 
 def generate_launch_description():
-    return launch_description(ARGUMENTS, _nodes)
+    image = LaunchConfiguration('image')
+    return LaunchDescription([
+        *ls.declare_arguments(ARGUMENTS),
+        LifecycleNode(
+            package=ls.PACKAGE, executable=ls.EXECUTABLE, name=ls.NODE_NAME,
+            namespace=LaunchConfiguration('namespace'),
+            parameters=[ls.params_file(), TOPIC_MODE, ls.given_arguments(ARGUMENTS)],
+            remappings=[('image', image), ('image/compressed', [image, '/compressed'])],
+            ros_arguments=['--log-level', LaunchConfiguration('log_level')],
+            output='screen', emulate_tty=True, on_exit=ls.end_launch_on_exit),
+    ])

@@ -13,28 +13,39 @@
 # limitations under the License.
 
 """
-A video file or network stream through stream_infer (the bundled clip by default).
+A video file or network stream through stream_infer (the bundled clip by default, looping).
 
-ros2 launch stream_infer video.launch.py [source:=clip.mp4|rtsp://...] [loop:=true]
-    [enforce_fps:=true] [model:=x.onnx] [confidence:=0.3] [namespace:=ns] [params_file:=my.yaml]
+ros2 launch stream_infer video.launch.py [source:=clip.mp4|rtsp://...] [loop:=true|false]
+    [enforce_fps:=true|false] [params_file:=my.yaml] [model:=x.onnx] [confidence:=0.3]
+    [namespace:=ns] [autostart:=false] [use_sim_time:=true] [log_level:=debug]
+Parameters: this file's DEFAULTS, then params_file, then the arguments you type (an argument
+left empty keeps the params file's value). `ros2 launch stream_infer video.launch.py -s` lists
+every argument.
 """
 
+from launch import LaunchDescription
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import LifecycleNode
+
 from stream_infer.bundled import bundled_clip_path
-from stream_infer.ros.launch_support import launch_description, node_action
+from stream_infer.ros import launch_support as ls
 
 ARGUMENTS = {
-    'source': ('', 'video file or rtsp/http(s) URL; empty = the bundled pedestrian clip'),
-    'loop': ('true', 'start the file again at its end'),
-    'enforce_fps': ('true', 'play files at their frame rate like a live camera'),
+    'source': (str(bundled_clip_path()), 'video file or rtsp/http(s) URL to play'),
+    'loop': ('', 'start the file again at its end (true/false); empty = params file, else true'),
+    'enforce_fps': ('', 'play files at their frame rate like a live camera (true/false); empty '
+                        '= params file, else true'),
 }
-
-
-def _nodes(a):
-    return [node_action(a['namespace'], a['params_file'],
-                        source=a['source'] or str(bundled_clip_path()), loop=a['loop'],
-                        enforce_fps=a['enforce_fps'], model=a['model'],
-                        confidence=a['confidence'])]
+DEFAULTS = {'loop': True}  # this launch file's own values, below the params file
 
 
 def generate_launch_description():
-    return launch_description(ARGUMENTS, _nodes)
+    return LaunchDescription([
+        *ls.declare_arguments(ARGUMENTS),
+        LifecycleNode(
+            package=ls.PACKAGE, executable=ls.EXECUTABLE, name=ls.NODE_NAME,
+            namespace=LaunchConfiguration('namespace'),
+            parameters=[DEFAULTS, ls.params_file(), ls.given_arguments(ARGUMENTS)],
+            ros_arguments=['--log-level', LaunchConfiguration('log_level')],
+            output='screen', emulate_tty=True, on_exit=ls.end_launch_on_exit),
+    ])

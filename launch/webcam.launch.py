@@ -15,24 +15,35 @@
 """
 A camera (index 0 by default) through stream_infer.
 
-ros2 launch stream_infer webcam.launch.py [device:=0] [model:=x.onnx] [confidence:=0.3]
-    [namespace:=front] [params_file:=my.yaml]
+ros2 launch stream_infer webcam.launch.py [device:=0|/dev/video2|/dev/v4l/by-id/...]
+    [params_file:=my.yaml] [model:=x.onnx] [confidence:=0.3] [namespace:=front]
+    [autostart:=false] [use_sim_time:=true] [log_level:=debug]
+Without that camera the launch ends at once with one line saying what to use instead.
+Parameters: params_file, then the arguments you type (device sets `source`; an argument left
+empty keeps the params file's value). `ros2 launch stream_infer webcam.launch.py -s` lists
+every argument.
 """
 
-from stream_infer.ros.launch_support import camera_error, launch_description, node_action
+from launch import LaunchDescription
+from launch.actions import OpaqueFunction
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import LifecycleNode
+
+from stream_infer.ros import launch_support as ls
 
 ARGUMENTS = {
-    'device': ('0', 'camera index (/dev/videoN) or device path'),
+    'device': ('0', 'camera index N (/dev/videoN) or device path'),
 }
 
 
-def _nodes(a):
-    error = camera_error(a['device'])
-    if error:
-        raise RuntimeError(error)
-    return [node_action(a['namespace'], a['params_file'], source=a['device'], model=a['model'],
-                        confidence=a['confidence'])]
-
-
 def generate_launch_description():
-    return launch_description(ARGUMENTS, _nodes)
+    return LaunchDescription([
+        *ls.declare_arguments(ARGUMENTS),
+        OpaqueFunction(function=ls.check_camera),  # one clear line when there is no camera
+        LifecycleNode(
+            package=ls.PACKAGE, executable=ls.EXECUTABLE, name=ls.NODE_NAME,
+            namespace=LaunchConfiguration('namespace'),
+            parameters=[ls.params_file(), ls.given_arguments(ARGUMENTS)],
+            ros_arguments=['--log-level', LaunchConfiguration('log_level')],
+            output='screen', emulate_tty=True, on_exit=ls.end_launch_on_exit),
+    ])

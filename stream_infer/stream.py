@@ -137,6 +137,10 @@ class InferenceStream:
         read_timeout: the ReconnectPolicy of live and network sources (or give reconnect=).
     providers, threads, labels, detector_kwargs: passed to Detector when the stream builds it.
     output_channel_order: channel order of the frame handed to on_prediction callbacks.
+    clock: a callable returning the current time in seconds; it stamps the frames the source
+        captures (Frame.timestamp) and push-mode frames put without a timestamp. None = the
+        wall clock (time.time()); the ROS node passes its own clock (simulated time with
+        use_sim_time), as camera drivers do.
     The defaults are those of stream_infer.options.
     """
 
@@ -163,7 +167,8 @@ class InferenceStream:
                  providers: Sequence = ('CPUExecutionProvider',),
                  threads: Optional[int] = None, labels: Any = None,
                  detector_kwargs: Optional[Mapping[str, Any]] = None,
-                 output_channel_order: str = 'BGR') -> None:
+                 output_channel_order: str = 'BGR',
+                 clock: Optional[Callable[[], float]] = None) -> None:
         if max_frames is not None and (isinstance(max_frames, bool)
                                        or not isinstance(max_frames, (int, np.integer))
                                        or max_frames < 1):
@@ -175,12 +180,17 @@ class InferenceStream:
             max_attempts=reconnect_attempts, open_timeout=open_timeout,
             read_timeout=read_timeout)
         playback = SourceOptions(enforce_fps=enforce_fps, loop=loop)
+        if clock is not None and not callable(clock):
+            raise TypeError(f'clock must be a callable returning seconds, got {clock!r}')
         entries = source_entries(source, sources)
         built = [open_source(spec, enforce_fps=playback.enforce_fps, loop=playback.loop,
                              reconnect=policy) for _, spec in entries]
         if len(set(map(id, built))) != len(built):
             raise UsageError('the same FrameSource object is given twice; each source needs '
                              'its own')
+        if clock is not None:
+            for frame_source in built:
+                frame_source.clock = clock
         self._tracker_options: TrackerOptions = from_mapping(TrackerOptions, tracker_options)
         self._tracking = bool(track)
         if isinstance(model, Detector):
@@ -412,10 +422,11 @@ class InferenceStream:
         """
         Hand a BGR frame to a push-mode stream (source=None) or push source; never blocks.
 
-        timestamp: the capture time in wall-clock seconds (default now); meta: anything, handed
-        back untouched in StreamResult.frame.meta. A frame not yet taken is replaced by a newer
-        one (counted as dropped). Returns False when the stream is not running. source: which
-        source (name or index) with several, each given as None (push) in sources=.
+        timestamp: the capture time in seconds (default: now, by the stream's clock); meta:
+        anything, handed back untouched in StreamResult.frame.meta. A frame not yet taken is
+        replaced by a newer one (counted as dropped). Returns False when the stream is not
+        running. source: which source (name or index) with several, each given as None (push)
+        in sources=.
         """
         frame_source = self._lane(source).source
         if not isinstance(frame_source, PushSource):

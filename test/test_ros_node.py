@@ -19,24 +19,33 @@ The model is a real ONNX graph that always outputs three known boxes (64x64 inpu
 every published box can be checked exactly: images are 128x128, so boxes come back doubled.
 """
 
+import logging
 import threading
 import time
 
+from builtin_interfaces.msg import Time
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray
+from helpers.frame_codes import write_video
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState, GetState
 import numpy as np
 import pytest
-from rcl_interfaces.msg import Parameter as ParameterMsg
-from rcl_interfaces.srv import GetParameters, SetParametersAtomically
+from rcl_interfaces.msg import Log, Parameter as ParameterMsg, ParameterType, ParameterValue
+from rcl_interfaces.srv import (
+    GetParameters, ListParameters, SetParameters, SetParametersAtomically)
+from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
+from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from ros_harness import (
     constant_end2end_model, LATCHED_QOS, RELIABLE_QOS, RosHarness, SENSOR_QOS, wait_for)
+from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header, String
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
+from stream_infer.errors import ConfigurationError
+from stream_infer.ros.log_bridge import RosLogHandler
 from stream_infer.ros.node import StreamInferNode
 
 ROWS = [[8, 8, 24, 40, 0.9, 0], [40, 4, 60, 20, 0.5, 1], [2, 44, 20, 62, 0.42, 1]]
@@ -44,6 +53,11 @@ EXPECTED_CENTERS = [(32.0, 48.0), (100.0, 24.0), (22.0, 106.0)]  # doubled, orig
 EXPECTED_SIZES = [(32.0, 64.0), (40.0, 32.0), (36.0, 36.0)]
 NAMES = ['person', 'cup']
 BGR = np.dstack([np.full((128, 128), v, np.uint8) for v in (30, 90, 200)])
+ROSOUT_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+                        durability=DurabilityPolicy.TRANSIENT_LOCAL)
+EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
+                        durability=DurabilityPolicy.TRANSIENT_LOCAL)
+WARN = b'\x01'  # diagnostic_msgs/DiagnosticStatus.WARN
 
 
 @pytest.fixture(scope='module')
@@ -341,3 +355,192 @@ def test_destroying_an_active_node_stops_its_engine_threads(ros, model_path):
     assert len(_engine_threads()) == 3, _engine_threads()  # capture, infer, deliver
     ros.destroy(node)
     assert wait_for(lambda: not _engine_threads(), timeout=3), _engine_threads()
+
+
+def test_annotated_compressed_is_a_jpeg_drawn_only_for_subscribers(ros, model_path):
+    start_node(ros, model_path, diagnostics_period=0.2)
+    diags = ros.collect(DiagnosticArray, '/diagnostics')
+    pub = ros.probe.create_publisher(Image, 'image', SENSOR_QOS)
+    got = ros.collect(Detection2DArray, 'detections')
+    assert publish_until(ros, pub, image_msg(stamp=(900, 0)), got, with_stamp(900))
+    assert wait_for(lambda: (_diag_values(diags, 'stream_infer')[0] or {}).get(
+        'annotated_compressed_published') == '0')
+    jpegs = ros.collect(CompressedImage, 'annotated/compressed')
+    raws = ros.collect(Image, 'annotated')
+    assert publish_until(ros, pub, image_msg(stamp=(901, 0)), jpegs, with_stamp(901))
+    out = by_stamp(jpegs, 901)
+    assert out.format == 'bgr8; jpeg compressed bgr8' and out.header.frame_id == 'cam_optical'
+    drawn = cv2.imdecode(np.frombuffer(out.data, np.uint8), cv2.IMREAD_COLOR)
+    assert drawn.shape == (128, 128, 3)
+    assert np.abs(drawn.astype(int) - BGR).max() > 100, 'nothing drawn on the JPEG'
+    assert wait_for(lambda: with_stamp(901)(raws)), 'the raw annotated image (same frame)'
+    jpeg_of_raw = by_stamp(raws, 901)
+    raw = np.frombuffer(jpeg_of_raw.data, np.uint8).reshape(128, 128, 3)
+    assert np.abs(raw.astype(int) - drawn).mean() < 8  # one drawing, two encodings
+
+
+def _set_service(ros, node_name, *params):
+    """ros2 param set / load: SetParameters with these messages; return the results."""
+    client = ros.probe.create_client(SetParameters, f'/{node_name}/set_parameters')
+    return ros.call(client, SetParameters.Request(parameters=list(params))).results
+
+
+def test_setting_the_current_values_succeeds_in_any_state(ros, model_path):
+    """What `ros2 param load` of the node's own `ros2 param dump` sends, while active."""
+    node = start_node(ros, model_path, name='si_load', namespace='/ld')
+    lister = ros.probe.create_client(ListParameters, '/ld/si_load/list_parameters')
+    names = list(ros.call(lister, ListParameters.Request()).result.names)
+    getter = ros.probe.create_client(GetParameters, '/ld/si_load/get_parameters')
+    values = ros.call(getter, GetParameters.Request(names=names)).values
+    results = _set_service(ros, 'ld/si_load', *[
+        ParameterMsg(name=n, value=v) for n, v in zip(names, values)])
+    failed = {n: r.reason for n, r in zip(names, results) if not r.successful}
+    # Only rclpy's own read-only parameter refuses (every rclpy node does).
+    assert set(failed) <= {'start_type_description_service'}, failed
+    assert {'source', 'model', 'image_transport', 'providers'} <= set(names) - set(failed)
+    assert node._state == 'active'
+    [changed] = _set_service(ros, 'ld/si_load', Parameter(
+        'image_transport', value='compressed').to_parameter_msg())
+    assert not changed.successful and 'deactivate' in changed.reason
+
+
+def test_classes_accepts_an_empty_array_of_any_type_and_indices(ros, model_path):
+    start_node(ros, model_path)
+    got = ros.collect(Detection2DArray, 'detections')
+    pub = ros.probe.create_publisher(Image, 'image', SENSOR_QOS)
+
+    def classes(sec):
+        assert publish_until(ros, pub, image_msg(stamp=(sec, 0)), got, with_stamp(sec))
+        return [d.results[0].hypothesis.class_id for d in by_stamp(got, sec).detections]
+
+    [indices] = _set_service(ros, 'stream_infer', ParameterMsg(
+        name='classes', value=ParameterValue(type=ParameterType.PARAMETER_INTEGER_ARRAY,
+                                             integer_array_value=[1])))
+    assert indices.successful and _get(ros, 'stream_infer', 'classes') == ['1']
+    assert classes(950) == ['1', '1']
+    for array_type in (ParameterType.PARAMETER_BOOL_ARRAY, ParameterType.PARAMETER_INTEGER_ARRAY,
+                       ParameterType.PARAMETER_STRING_ARRAY):
+        [result] = _set_service(ros, 'stream_infer', ParameterMsg(
+            name='classes', value=ParameterValue(type=array_type)))  # ros2 param set ... "[]"
+        assert result.successful, (array_type, result.reason)
+        assert _get(ros, 'stream_infer', 'classes') == []
+        assert classes(951 + array_type) == ['0', '1', '1'], array_type  # all classes again
+        _set_service(ros, 'stream_infer', Parameter('classes', value=['cup']).to_parameter_msg())
+    [wrong] = _set_service(ros, 'stream_infer', ParameterMsg(name='classes', value=ParameterValue(
+        type=ParameterType.PARAMETER_BOOL_ARRAY, bool_array_value=[True])))
+    assert not wrong.successful
+
+
+def test_start_up_values_are_checked_like_runtime_sets(ros, model_path):
+    with pytest.raises(ConfigurationError, match=r'confidence=1.5: expected a number in \[0, 1\]'):
+        start_node(ros, model_path, name='si_bad', activate=False, confidence=1.5)
+    with pytest.raises(ConfigurationError, match="class_id_format='uuid': expected one of"):
+        start_node(ros, model_path, name='si_bad', activate=False, class_id_format='uuid')
+    node = start_node(ros, model_path, name='si_ok', activate=False, classes=['0'])
+    assert node.get_parameter('classes').value == ['0']
+
+
+def test_incompatible_qos_hint_names_the_parameter_and_the_launch_argument(ros, model_path):
+    rosout = ros.collect(Log, '/rosout', ROSOUT_QOS)
+    start_node(ros, model_path, name='si_qos', namespace='/qos', image_reliability='reliable')
+    pub = ros.probe.create_publisher(Image, '/qos/image', SENSOR_QOS)
+
+    def hinted():
+        return [m.msg for m in rosout if m.name == 'qos.si_qos' and 'incompatible' in m.msg]
+
+    assert wait_for(lambda: hinted(), pump=lambda: pub.publish(image_msg()), period=0.1)
+    [message] = hinted()[:1]
+    assert 'parameter image_reliability to best_effort' in message
+    assert '-p image_reliability:=best_effort' in message
+    assert 'launch argument reliability:=best_effort of topic.launch.py' in message
+
+
+def test_a_source_that_ends_is_reported_and_the_node_stays_active(ros, model_path, tmp_path):
+    clip = write_video(tmp_path / 'short.avi', range(12), fps=50.0)
+    rosout = ros.collect(Log, '/rosout', ROSOUT_QOS)
+    events = ros.collect(String, '/end/si_end/stream_events', EVENTS_QOS)
+    diags = ros.collect(DiagnosticArray, '/diagnostics')
+    start_node(ros, model_path, name='si_end', namespace='/end', source=str(clip), loop=False,
+               enforce_fps=False, diagnostics_period=0.2)
+    assert wait_for(lambda: 'stopped: ended' in [e.data for e in events]), events
+    assert wait_for(lambda: _diag_level(diags, 'si_end') == WARN), _diag_values(diags, 'si_end')
+    values, status = _diag_values(diags, 'si_end')
+    assert 'source ended' in status.message and 'stream stopped (ended)' in status.message
+    assert values['stop_reason'] == 'ended'
+    get = ros.probe.create_client(GetState, '/end/si_end/get_state')
+    assert _state(ros, get) == 'active'  # documented: active, nothing to process
+    assert any(m.level == Log.WARN and 'stopped (ended)' in m.msg for m in rosout)
+    change = ros.probe.create_client(ChangeState, '/end/si_end/change_state')
+    assert _transition(ros, change, Transition.TRANSITION_DEACTIVATE)
+    assert _transition(ros, change, Transition.TRANSITION_ACTIVATE)  # plays it again
+    assert wait_for(lambda: [e.data for e in events].count('stopped: ended') == 2), events
+
+
+def _diag_level(diags, node_name):
+    status = _diag_values(diags, node_name)[1]
+    return None if status is None else status.level
+
+
+def _seconds(stamp):
+    return stamp.sec + stamp.nanosec * 1e-9
+
+
+def test_use_sim_time_stamps_frames_the_node_opens_and_diagnostics_need_no_clock(
+        ros, model_path, tmp_path):
+    clip = write_video(tmp_path / 'loop.avi', range(30), fps=25.0)
+    diags = ros.collect(DiagnosticArray, '/diagnostics')
+    got = ros.collect(Detection2DArray, '/sim/detections')
+    start_node(ros, model_path, name='si_sim', namespace='/sim', source=str(clip), loop=True,
+               enforce_fps=True, diagnostics_period=0.2, use_sim_time=True)
+    # No /clock yet: sim time is 0, so are the stamps; diagnostics flow on a steady timer.
+    assert wait_for(lambda: len(got) >= 3)
+    assert all(_seconds(m.header.stamp) == 0.0 for m in got[:3])
+    assert wait_for(lambda: _diag_values(diags, 'si_sim')[0] is not None)
+    clock = ros.probe.create_publisher(Clock, '/clock', 10)
+    sim_now = [5000.0]
+
+    def tick():
+        sim_now[0] += 0.05
+        whole = int(sim_now[0])
+        clock.publish(Clock(clock=Time(sec=whole, nanosec=int((sim_now[0] - whole) * 1e9))))
+
+    assert wait_for(lambda: got and _seconds(got[-1].header.stamp) > 5000.0, pump=tick,
+                    period=0.05)
+    stamp = _seconds(got[-1].header.stamp)
+    assert 5000.0 < stamp <= sim_now[0] + 1e-6, (stamp, sim_now[0])  # sim time, not wall
+    assert abs(stamp - time.time()) > 1e6
+
+
+def test_core_logs_reach_rosout_with_the_node_name_and_severity(ros, model_path, tmp_path):
+    rosout = ros.collect(Log, '/rosout', ROSOUT_QOS)
+    node = start_node(ros, model_path, name='si_logs', namespace='/lg', activate=False,
+                      source=str(tmp_path / 'missing.avi'))
+    handler = RosLogHandler.install(node)
+    try:
+        node.trigger_configure()
+        logging.getLogger('stream_infer.sources').warning('a core warning %d', 7)
+        logging.getLogger('stream_infer.stream').debug('not shown at info level')
+    finally:
+        handler.remove()
+    logging.getLogger('stream_infer.sources').warning('after removal')
+    assert wait_for(lambda: any(m.msg == 'a core warning 7' for m in rosout))
+    [line] = [m for m in rosout if m.msg == 'a core warning 7']
+    assert line.name == 'lg.si_logs' and line.level == Log.WARN
+    assert not any('not shown' in m.msg or 'after removal' in m.msg for m in rosout)
+    assert any(m.name == 'lg.si_logs' and 'runs on' in m.msg and m.level == Log.INFO
+               for m in rosout), "the model loader's INFO line"
+
+
+def test_device_sources_open_as_cameras_and_other_special_files_are_refused(ros, model_path):
+    rosout = ros.collect(Log, '/rosout', ROSOUT_QOS)
+    # A special file fails at once; a camera that is not there waits for it by default
+    # (wait_for_source, see test_ros_node_faults), so here it is asked to fail instead.
+    for name, source, words, wait in [
+            ('si_null', '/dev/null', 'is not a regular file', True),
+            ('si_cam', '/dev/video97', 'cannot open camera /dev/video97', False)]:
+        node = start_node(ros, model_path, name=name, namespace='/dev_src', activate=False,
+                          source=source, wait_for_source=wait)
+        node.trigger_configure()
+        assert node.trigger_activate() != TransitionCallbackReturn.SUCCESS
+        assert wait_for(lambda: any(m.name == f'dev_src.{name}' and words in m.msg
+                                    and m.level == Log.ERROR for m in rosout)), words

@@ -12,8 +12,14 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The node as users run it: a process with --ros-args and a params file, then a signal."""
+"""
+The node as users run it: a process with --ros-args and a params file, then a signal.
 
+Also what the launch files hand it (launch_support's parameter layers, as launch_ros passes
+them: --params-file in order), since `ros2 launch` itself is not installable here.
+"""
+
+import ast
 import os
 from pathlib import Path
 import signal
@@ -25,6 +31,9 @@ import cv2
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import pytest
+from rcl_interfaces.msg import Log, Parameter as ParameterMsg
+from rcl_interfaces.srv import GetParameters, SetParameters
+from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from ros_harness import constant_end2end_model, RELIABLE_QOS, RosHarness, wait_for
 from sensor_msgs.msg import CompressedImage
@@ -32,8 +41,12 @@ from std_msgs.msg import String
 from vision_msgs.msg import Detection2DArray
 
 from stream_infer.bundled import bundled_clip_path
+from stream_infer.ros import launch_support
 
 ROOT = Path(__file__).resolve().parent.parent
+# What rcl's /rosout publishers offer (transient local: a late subscriber gets the early lines).
+ROSOUT_QOS = QoSProfile(depth=1000, reliability=ReliabilityPolicy.RELIABLE,
+                        durability=DurabilityPolicy.TRANSIENT_LOCAL)
 # The node's ~/stream_events: reliable, transient local, depth 10 (late joiners get them all).
 EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
                         durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -44,6 +57,15 @@ def installed_node() -> str:
     path = Path(get_package_prefix('stream_infer')) / 'lib' / 'stream_infer' / 'stream_infer_node'
     assert path.is_file(), f'{path} missing: run colcon build (./dev.sh setup)'
     return str(path)
+
+
+def core_log(rosout, words, level, name='proc_ns.stream_infer'):
+    """Return True when /rosout carried a message with words from the node, at level."""
+    return any(words in m.msg and m.name == name and m.level == level for m in rosout)
+
+
+def _logs(rosout):
+    return '\n'.join(f'{m.level} {m.name}: {m.msg}' for m in rosout)
 
 
 @pytest.fixture
@@ -59,9 +81,11 @@ def test_node_process_params_file_and_clean_exit_on_signal(ros, tmp_path, signum
     params.write_text(
         '/**:\n  ros__parameters:\n'
         f'    source: "{bundled_clip_path()}"\n'
-        '    loop: true\n    confidence: 0.35\n    frame_id: test_cam\n')
+        '    loop: true\n    confidence: 0.35\n    frame_id: test_cam\n'
+        '    providers: [CoreMLExecutionProvider, CPUExecutionProvider]\n')
     got = ros.collect(Detection2DArray, '/proc_ns/detections', RELIABLE_QOS)
     events = ros.collect(String, '/proc_ns/stream_infer/stream_events', EVENTS_QOS)
+    rosout = ros.collect(Log, '/rosout', ROSOUT_QOS)
     log = (tmp_path / 'node.log').open('w')
     proc = subprocess.Popen(
         [installed_node(), '--ros-args', '-r', '__ns:=/proc_ns', '--params-file', str(params),
@@ -76,6 +100,9 @@ def test_node_process_params_file_and_clean_exit_on_signal(ros, tmp_path, signum
         scores = [d.results[0].hypothesis.score for m in got for d in m.detections]
         assert min(scores) >= 0.35
         assert wait_for(lambda: any(e.data.startswith('started') for e in events))
+        # The core's Python logging reaches /rosout under the node's name, right severity.
+        assert wait_for(lambda: core_log(rosout, 'opened (', Log.INFO)), _logs(rosout)
+        assert core_log(rosout, 'CoreMLExecutionProvider', Log.WARN), _logs(rosout)
         started = time.monotonic()
         proc.send_signal(signum)
         code = proc.wait(timeout=15)
@@ -126,7 +153,7 @@ def test_double_signal_during_shutdown_exits_cleanly_and_publishes_stopped(ros, 
         print(f'run {run}: SIGINT + SIGTERM to exit {took:.2f} s')
         assert code == 0, text
         assert 'Traceback' not in text and 'terminate called' not in text, text
-        assert wait_for(lambda: any(e.data == 'stopped' for e in events)), text
+        assert wait_for(lambda: any(e.data.startswith('stopped') for e in events)), text
 
 
 def _damaged_images():
@@ -180,3 +207,136 @@ def test_bad_images_leave_only_the_nodes_own_throttled_line_on_stderr(ros, tmp_p
     for noise in ('libpng', 'Corrupt JPEG', 'imdecode', '[ERROR:', '[ WARN:'):
         assert noise not in text, noise
     assert 1 <= text.count('skipped a bad image') <= 3, text  # throttled to one per 5 s
+
+
+# ------------------------------------------------------------------ start-up values
+def run_node(*ros_args, timeout=60):
+    """Run the installed node with --ros-args ros_args until it exits; return (status, output)."""
+    done = subprocess.run([installed_node(), '--ros-args', *ros_args], capture_output=True,
+                          text=True, timeout=timeout, env=dict(os.environ))
+    return done.returncode, done.stdout + done.stderr
+
+
+def params_file(tmp_path, text, name='params.yaml'):
+    path = tmp_path / name
+    path.write_text('/**:\n  ros__parameters:\n' + ''.join(f'    {line}\n'
+                                                           for line in text.splitlines()))
+    return str(path)
+
+
+@pytest.mark.parametrize('given, line', [
+    ('-p confidence:=1.5', 'confidence=1.5: expected a number in [0, 1]'),
+    ('-p reconnect_delay:=0.0', 'reconnect_delay=0.0: expected a number > 0'),
+    ('-p class_id_format:=bogus', "class_id_format='bogus': expected one of: index, name"),
+    ('-p image_transport:=foo', "image_transport='foo': expected one of: raw, compressed"),
+    ('-p max_detections:=0', 'max_detections=0: expected an integer in [1, 10000]'),
+    ('-p confidence:=1', 'confidence=1: expected a number in [0, 1] (a double: write 1.0)'),
+    ('file: confidence: 1.5', 'confidence=1.5: expected a number in [0, 1]'),
+    ('file: layout: yolo', "layout='yolo': expected one of: auto, yolov8, yolov5, end2end"),
+    ('file: reconnect_max_delay: 0.2',
+     'reconnect_max_delay (0.2) must be >= reconnect_delay (0.5)'),
+    ('file: classes: [true]', 'classes=[True]: expected a list of class names or indices'),
+    ('file: confidence: [0.3', "Couldn't parse params file"),
+], ids=lambda v: v if v.startswith(('-p', 'file')) else '')
+def test_a_refused_start_up_value_is_one_line_and_exit_status_2(tmp_path, given, line):
+    if given.startswith('file: '):
+        args = ['--params-file', params_file(tmp_path, given[len('file: '):])]
+    else:
+        args = given.split()
+    code, out = run_node(*args)
+    assert code == 2, out
+    errors = [text for text in out.splitlines() if 'cannot start:' in text]
+    assert len(errors) == 1 and line in errors[0], out
+    assert 'Traceback' not in out and len(out.splitlines()) <= 2, out  # (+ rcl's own line)
+
+
+def test_start_up_and_ros2_param_set_refuse_with_the_same_text(ros, tmp_path):
+    """The start-up lines above are what a runtime set of the same value answers."""
+    proc = subprocess.Popen([installed_node(), '--ros-args', '-r', '__ns:=/same_text',
+                             '-p', 'autostart:=false'], env=dict(os.environ),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        client = ros.probe.create_client(SetParameters, '/same_text/stream_infer/set_parameters')
+        for name, value in [('class_id_format', 'bogus'), ('image_transport', 'foo'),
+                            ('reconnect_max_delay', 0.2)]:
+            request = SetParameters.Request(
+                parameters=[Parameter(name, value=value).to_parameter_msg()])
+            [result] = ros.call(client, request, timeout=30).results
+            code, out = run_node('-p', f'{name}:={value}')
+            assert not result.successful and code == 2
+            assert f'cannot start: {result.reason}' in out, (result.reason, out)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+
+
+# ------------------------------------------------------------------ launch files' layers
+def launch_constants(name):
+    """Return a launch file's ARGUMENTS and DEFAULTS (evaluated without launch_ros)."""
+    path = ROOT / 'launch' / name
+    tree = ast.parse(path.read_text())
+    body = [n for n in tree.body if isinstance(n, ast.Assign) or (
+        isinstance(n, ast.ImportFrom) and n.module.startswith('stream_infer'))]
+    values = {}
+    exec(compile(ast.Module(body=body, type_ignores=[]), str(path), 'exec'), values)
+    return values
+
+
+def launched_parameters(ros, tmp_path, launch_file, typed, user_file=None, names=()):
+    """
+    Start the node as `ros2 launch stream_infer <launch_file> <typed>` would; get names.
+
+    The params files in launch_ros's order: the file's DEFAULTS, params_file (or none), the
+    file's fixed values (TOPIC_MODE), the typed arguments; arguments not typed are ''.
+    """
+    constants = launch_constants(launch_file)
+    arguments = {**constants['ARGUMENTS'], **launch_support.COMMON_ARGUMENTS}
+    values = {name: default for name, (default, _) in arguments.items()}
+    values.update(typed)
+    files = [launch_support.write_params_file(constants.get('DEFAULTS', {})),
+             launch_support.params_file_path(values['params_file'] if user_file is None
+                                             else user_file),
+             launch_support.write_params_file(constants.get('TOPIC_MODE', {})),
+             launch_support.arguments_file(values)]
+    namespace = f'/layers_{len(list(tmp_path.iterdir()))}'
+    args = ['-r', f'__ns:={namespace}', '-p', 'autostart:=false']  # (a file, then) nothing runs
+    for path in files:
+        args += ['--params-file', path]
+    proc = subprocess.Popen([installed_node(), '--ros-args', *args], env=dict(os.environ),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        client = ros.probe.create_client(GetParameters, f'{namespace}/stream_infer/get_parameters')
+        response = ros.call(client, GetParameters.Request(names=list(names)), timeout=30)
+        return {name: Parameter.from_parameter_msg(ParameterMsg(name=name, value=value)).value
+                for name, value in zip(names, response.values)}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)
+
+
+def test_launch_arguments_win_only_when_typed_else_the_params_file_holds(ros, tmp_path):
+    mine = params_file(tmp_path, 'enforce_fps: false\nloop: false\nimage_transport: compressed\n'
+                                 'image_reliability: reliable\nconfidence: 0.45\nclasses: []\n'
+                                 f'source: "{bundled_clip_path()}"', name='my.yaml')
+    names = ['enforce_fps', 'loop', 'source', 'confidence', 'image_transport',
+             'image_reliability', 'use_sim_time', 'classes']
+    got = launched_parameters(ros, tmp_path, 'video.launch.py', {'params_file': mine}, names=names)
+    assert (got['enforce_fps'], got['loop'], got['confidence']) == (False, False, 0.45)
+    assert got['source'] == str(bundled_clip_path()) and got['classes'] == []
+    got = launched_parameters(ros, tmp_path, 'video.launch.py', {}, names=names)
+    assert (got['enforce_fps'], got['loop'], got['confidence']) == (True, True, 0.3)  # DEFAULTS
+    got = launched_parameters(ros, tmp_path, 'video.launch.py', {
+        'params_file': mine, 'enforce_fps': 'true', 'confidence': '0.6', 'use_sim_time': 'true',
+        'source': '/dev/video3'}, names=names)
+    assert (got['enforce_fps'], got['loop'], got['confidence']) == (True, False, 0.6)
+    assert got['use_sim_time'] is True and got['source'] == '/dev/video3'
+    got = launched_parameters(ros, tmp_path, 'topic.launch.py', {'params_file': mine},
+                              names=names)
+    assert (got['image_transport'], got['image_reliability'], got['source']) == (
+        'compressed', 'reliable', '')  # topic mode whatever the file says
+    got = launched_parameters(ros, tmp_path, 'topic.launch.py', {
+        'params_file': mine, 'transport': 'raw', 'reliability': 'best_effort'}, names=names)
+    assert (got['image_transport'], got['image_reliability']) == ('raw', 'best_effort')
+    got = launched_parameters(ros, tmp_path, 'webcam.launch.py', {'device': '/dev/video2'},
+                              names=['source', 'autostart'])
+    assert got == {'source': '/dev/video2', 'autostart': False}

@@ -14,17 +14,21 @@
 
 """Parameters table, config file and launch files, checked without launch_ros (not installable)."""
 
+import array
 import ast
 from pathlib import Path
+import re
 
 import pytest
 from rcl_interfaces.msg import ParameterType
 from rclpy.parameter import Parameter
 import yaml
 
+from stream_infer.errors import ConfigurationError
 from stream_infer.ros import launch_support
 from stream_infer.ros.parameters import (
-    BY_NAME, check_change, class_filter, descriptor, LIVE, MODEL, options_from, PARAMS, SOURCE)
+    BY_NAME, check_change, class_filter, descriptor, foreign_names, LIVE, MODEL,
+    normalized_value, options_from, PARAMS, SOURCE, startup_values)
 
 ROOT = Path(__file__).resolve().parent.parent
 LAUNCH_FILES = sorted((ROOT / 'launch').glob('*.launch.py'))
@@ -97,6 +101,41 @@ def test_reload_rules_by_state():
     assert kinds == {LIVE, SOURCE, MODEL}
 
 
+def test_startup_values_check_what_a_runtime_set_checks():
+    assert startup_values({}) == {p.name: p.default for p in PARAMS}
+    assert startup_values({'classes': None})['classes'] == []  # `classes: []` in a YAML file
+    assert startup_values({'classes': [0, 2]})['classes'] == ['0', '2']
+    assert startup_values({'confidence': 0.5, 'loop': True})['confidence'] == 0.5
+    for overrides, text in [
+            ({'confidence': 1.5}, 'confidence=1.5: expected a number in [0, 1]'),
+            ({'confidence': 1}, 'confidence=1: expected a number in [0, 1] (a double: write 1.0)'),
+            ({'confidence': None}, 'confidence=no value: expected a number in [0, 1]'),
+            ({'source': 0}, 'source=0: expected a string: quote it'),
+            ({'loop': 'yes'}, "loop='yes': expected true or false"),
+            ({'providers': 'CPUExecutionProvider'}, 'expected a list of strings'),
+            ({'reconnect_delay': 2.0, 'reconnect_max_delay': 1.0},
+             'reconnect_max_delay (1) must be >= reconnect_delay (2)'),
+            ({'track_frame_rate': 0}, 'track_frame_rate=0: expected a number > 0')]:
+        with pytest.raises(ConfigurationError) as info:
+            startup_values(overrides)
+        assert text in str(info.value) and '\n' not in str(info.value), str(info.value)
+        name = next(iter(overrides))
+        if name in ('confidence', 'loop', 'track_frame_rate') and overrides[name] is not None \
+                and type(overrides[name]) is type(BY_NAME[name].default):
+            assert check_change(name, overrides[name], 'unconfigured') == str(info.value)
+    assert foreign_names(['confidnce', 'use_sim_time', 'qos_overrides./x.depth', 'loop']) == [
+        'confidnce']
+
+
+def test_classes_take_an_empty_array_of_any_type():
+    assert normalized_value('classes', []) == [] and normalized_value('classes', None) == []
+    assert normalized_value('classes', array.array('q')) == []
+    assert normalized_value('classes', [3, 1]) == ['3', '1']
+    kept = ['person']
+    assert normalized_value('classes', kept) is kept
+    assert normalized_value('providers', []) == []
+
+
 def test_class_filter_parses_names_and_indices():
     assert class_filter(['']) is None
     assert class_filter([]) is None
@@ -112,6 +151,45 @@ def test_typed_overrides_follow_declared_types():
         launch_support.typed_overrides({'loop': 'yes'})
 
 
+def test_given_arguments_name_their_parameters_and_empty_means_not_given():
+    out = launch_support.typed_overrides({
+        'transport': 'compressed', 'reliability': '', 'device': '/dev/video2', 'image': '/cam',
+        'namespace': 'front', 'params_file': 'x.yaml', 'log_level': 'debug',
+        'use_sim_time': 'true', 'autostart': 'false', 'enforce_fps': ''})
+    assert out == {'image_transport': 'compressed', 'source': '/dev/video2',
+                   'use_sim_time': True, 'autostart': False}
+    with pytest.raises(ValueError, match="confidence:='high' must be a number"):
+        launch_support.typed_overrides({'confidence': 'high'})
+    path = launch_support.arguments_file({'confidence': '0.6', 'loop': ''})
+    assert yaml.safe_load(Path(path).read_text()) == {
+        '/**': {'ros__parameters': {'confidence': 0.6}}}
+
+
+def test_params_file_argument_names_an_existing_file_or_none(tmp_path):
+    empty = launch_support.params_file_path('')
+    assert yaml.safe_load(Path(empty).read_text()) == {'/**': {'ros__parameters': {}}}
+    mine = tmp_path / 'my.yaml'
+    mine.write_text('/**:\n  ros__parameters:\n    loop: false\n')
+    assert launch_support.params_file_path(str(mine)) == str(mine)
+    with pytest.raises(ValueError, match='no such file'):
+        launch_support.params_file_path(str(tmp_path / 'typo.yaml'))
+
+
+def test_enumerated_arguments_have_choices():
+    assert launch_support.argument_choices('transport') == ['', 'raw', 'compressed']
+    assert launch_support.argument_choices('reliability') == ['', 'best_effort', 'reliable']
+    assert launch_support.argument_choices('log_level') == [
+        'debug', 'info', 'warn', 'error', 'fatal']
+    assert launch_support.argument_choices('confidence') is None
+    assert launch_support.argument_choices('image') is None
+
+
+def test_a_failed_node_fails_the_launch():
+    assert launch_support.exit_problem('/cam0/stream_infer', 0) is None
+    problem = launch_support.exit_problem('/cam0/stream_infer', 2)
+    assert '/cam0/stream_infer' in problem and 'status 2' in problem and '\n' not in problem
+
+
 def test_camera_error_is_one_clear_line(tmp_path):
     assert launch_support.camera_error('0', dev_dir=str(tmp_path)).count('\n') == 0
     message = launch_support.camera_error('0', dev_dir=str(tmp_path))
@@ -121,6 +199,36 @@ def test_camera_error_is_one_clear_line(tmp_path):
     assert launch_support.camera_error('0', dev_dir=str(tmp_path)) is None
     assert launch_support.camera_error('webcam', dev_dir=str(tmp_path)) is None
     assert launch_support.camera_error(str(tmp_path / 'video0')) is None
+    by_id = tmp_path / 'usb-cam-video-index0'
+    by_id.symlink_to(tmp_path / 'video0')
+    assert launch_support.camera_error(str(by_id)) is None
+    message = launch_support.camera_error('/dev/null')
+    assert 'no camera at /dev/null (is not a camera device (/dev/videoN))' in message
+
+
+def test_multi_camera_plan_namespaces_and_cameras(tmp_path):
+    plan = launch_support.camera_plan
+    files = 'a.mp4,rtsp://cam/b'
+    assert plan(files, '') == [('cam0', 'a.mp4'), ('cam1', 'rtsp://cam/b')]
+    assert plan(files, '/a,b', parent='/robot') == [('/robot/a', 'a.mp4'),
+                                                    ('/robot/b', 'rtsp://cam/b')]
+    assert plan(files, 'a/,b', parent='robot/') == [('robot/a', 'a.mp4'),
+                                                    ('robot/b', 'rtsp://cam/b')]
+    assert plan(files, '/a,/b')[0][0] == '/a'
+    (tmp_path / 'video0').touch()
+    assert plan('0', '', dev_dir=str(tmp_path)) == [('cam0', '0')]
+    for sources, namespaces, words in [
+            ('0,1', '', f'no camera at {tmp_path}/video1'), ('a.mp4,b.mp4', 'x', 'names 1'),
+            ('a.mp4,b.mp4', 'x,/x/', 'repeats x'), (' , ', '', 'sources:= is empty')]:
+        with pytest.raises(ValueError, match=re.escape(words)) as info:
+            plan(sources, namespaces, dev_dir=str(tmp_path))
+        assert '\n' not in str(info.value)
+
+
+# ------------------------------------------------------------------ launch files (no launch_ros)
+LAUNCH_ONLY_ARGUMENTS = {'image', 'sources', 'namespaces'}  # set no parameter: used by the file
+NODE_KEYWORDS = {'package', 'executable', 'name', 'namespace', 'parameters', 'remappings',
+                 'ros_arguments', 'output', 'emulate_tty', 'on_exit'}  # launch_ros LifecycleNode
 
 
 def _calls(tree, name):
@@ -128,22 +236,59 @@ def _calls(tree, name):
             and getattr(n.func, 'id', getattr(n.func, 'attr', None)) == name]
 
 
+def launch_data(path):
+    """Run a launch file's stream_infer imports and constants (its launch imports need ROS)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    body = [n for n in tree.body if isinstance(n, ast.Assign) or (
+        isinstance(n, ast.ImportFrom) and n.module.startswith('stream_infer'))]
+    namespace = {}
+    exec(compile(ast.Module(body=body, type_ignores=[]), str(path), 'exec'), namespace)
+    return tree, namespace
+
+
 @pytest.mark.parametrize('path', LAUNCH_FILES, ids=lambda p: p.name)
 def test_launch_file_structure(path):
-    tree = ast.parse(path.read_text(), filename=str(path))
+    tree, data = launch_data(path)
     compile(tree, str(path), 'exec')
     functions = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     assert 'generate_launch_description' in functions
-    arguments = next(n for n in tree.body if isinstance(n, ast.Assign)
-                     and n.targets[0].id == 'ARGUMENTS')
-    declared = set(ast.literal_eval(arguments.value)) | set(launch_support.COMMON_ARGUMENTS)
-    used = {n.slice.value for n in ast.walk(tree)
-            if isinstance(n, ast.Subscript) and getattr(n.value, 'id', '') == 'a'}
-    assert used <= declared, f'{path.name} reads undeclared arguments {used - declared}'
-    for call in _calls(tree, 'node_action'):
-        for kw in call.keywords:
-            if kw.arg not in ('remappings', 'name'):
-                assert kw.arg in BY_NAME, f'{path.name}: {kw.arg} is no node parameter'
+    arguments = data['ARGUMENTS']
+    declared = set(arguments) | set(launch_support.COMMON_ARGUMENTS)
+    read = {call.args[0].value for call in _calls(tree, 'LaunchConfiguration')}
+    read |= {n.slice.value for n in ast.walk(tree) if isinstance(n, ast.Subscript)
+             and isinstance(n.slice, ast.Constant) and getattr(n.value, 'id', '') == 'given'}
+    assert read <= declared, f'{path.name} reads undeclared arguments {read - declared}'
+    for name, (default, text) in arguments.items():
+        assert isinstance(default, str) and len(text) > 15, name
+        assert launch_support.parameter_of(name) or name in LAUNCH_ONLY_ARGUMENTS, \
+            f'{path.name}: argument {name} sets no parameter'
+        choices = launch_support.argument_choices(name)
+        assert choices is None or default in choices, name
+    for name, (default, text) in launch_support.COMMON_ARGUMENTS.items():
+        choices = launch_support.argument_choices(name)
+        assert choices is None or default in choices, name
+    for table in ('DEFAULTS', 'TOPIC_MODE'):
+        for name, value in data.get(table, {}).items():
+            assert type(value) is type(BY_NAME[name].default), (path.name, table, name)
+    assert not _calls(tree, 'Node'), 'use the launch_ros LifecycleNode action'
+    nodes = _calls(tree, 'LifecycleNode')
+    assert len(nodes) == 1, path.name
+    keywords = {kw.arg for kw in nodes[0].keywords}
+    assert {'package', 'executable', 'name', 'namespace', 'parameters', 'on_exit'} <= keywords
+    assert keywords <= NODE_KEYWORDS, keywords - NODE_KEYWORDS
+    given = {kw.arg: ast.unparse(kw.value) for kw in nodes[0].keywords}
+    assert given['on_exit'] == 'ls.end_launch_on_exit', 'the node must be required'
+    assert given['ros_arguments'] == "['--log-level', LaunchConfiguration('log_level')]"
+    assert given['name'] == 'ls.NODE_NAME' and given['package'] == 'ls.PACKAGE'
+    parameters = next(kw.value for kw in nodes[0].keywords if kw.arg == 'parameters')
+    layers = [ast.unparse(e) for e in parameters.elts]
+    assert 'ls.params_file()' in layers, layers
+    assert layers[-1] == 'ls.given_arguments(ARGUMENTS)', 'typed arguments must come last'
+    assert layers.index('ls.params_file()') <= 1 and (
+        'DEFAULTS' not in layers or layers.index('DEFAULTS') == 0), layers
+    for call in _calls(tree, 'OpaqueFunction'):
+        function = ast.unparse(call.keywords[0].value)
+        assert function in functions or hasattr(launch_support, function.split('.')[-1])
 
 
 def test_the_four_launch_files_exist():

@@ -14,6 +14,7 @@
 
 """Frame sources on real files, real arrays and real threads; URL credential redaction."""
 
+import os
 import threading
 import time
 
@@ -105,6 +106,47 @@ def test_directory_and_undecodable_files(tmp_path):
 def test_missing_camera_is_a_source_error():
     with pytest.raises(SourceError, match='cannot open camera 97'):
         open_source(97).open()
+
+
+def test_v4l2_device_paths_open_as_cameras_other_special_files_are_refused(tmp_path):
+    camera = open_source('/dev/video7')
+    assert isinstance(camera, CaptureSource) and camera.kind == 'camera' and camera.live
+    assert camera.target == 7 and camera.description == 'camera /dev/video7'
+    link = tmp_path / 'usb-cam-video-index0'  # like /dev/v4l/by-id/... -> ../../video7
+    link.symlink_to('/dev/video7')
+    by_link = open_source(str(link))
+    assert by_link.target == 7 and by_link.description == f'camera {link} (/dev/video7)'
+    with pytest.raises(SourceError, match='cannot open camera /dev/video97'):
+        open_source('/dev/video97').open()  # no such device here: the camera error, not 'file'
+    fifo = tmp_path / 'pipe'
+    os.mkfifo(fifo)
+    for special in ('/dev/null', str(fifo)):
+        with pytest.raises(SourceError, match='not a regular file') as info:
+            open_source(special)
+        assert special in str(info.value) and '/dev/videoN' in str(info.value)
+        assert str(info.value).count('\n') == 0
+
+
+def test_frames_are_stamped_by_the_clock_given(video):
+    source = open_source(video)
+    source.clock = lambda: 1234.5
+    source.open()
+    stamps = [raw.timestamp for raw in read_all(source, limit=3)]
+    source.close()
+    assert stamps == [1234.5] * 3
+    unclocked = open_source(video)
+    unclocked.open()
+    wall = unclocked.read().timestamp
+    unclocked.close()
+    assert abs(wall - time.time()) < 60
+    push = PushSource()
+    push.clock = lambda: 77.0
+    push.open()
+    push.put(stamp_index(1))
+    assert push.read().timestamp == 77.0
+    push.put(stamp_index(2), timestamp=5.0)  # the caller's stamp is kept
+    assert push.read().timestamp == 5.0
+    push.close()
 
 
 def test_video_file_every_frame_in_order_then_ended(video):

@@ -66,6 +66,17 @@ def test_every_frame_of_an_iterator_predicted_with_its_own_id_and_image():
     assert threads_now() == before
 
 
+def test_a_clock_given_to_the_stream_stamps_its_frames():
+    ticks = iter(range(1000, 2000))
+    stream = InferenceStream(frames(5), index_model(), clock=lambda: float(next(ticks)))
+    results = []
+    stream.on_result(results.append)
+    stream.run()
+    assert [r.frame.timestamp for r in results] == [1000.0, 1001.0, 1002.0, 1003.0, 1004.0]
+    with pytest.raises(TypeError, match='clock must be a callable'):
+        InferenceStream(frames(1), index_model(), clock=12.0)
+
+
 def test_push_under_load_frame_meta_and_prediction_stay_together():
     """A fast producer and a slow-ish model: drops happen, but nothing is ever mixed up."""
     stream = InferenceStream(None, index_model(0.004), track=False)

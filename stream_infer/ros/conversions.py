@@ -160,6 +160,20 @@ def bgr_to_image(image: np.ndarray, header) -> Image:
     return msg
 
 
+JPEG_FORMAT = 'bgr8; jpeg compressed bgr8'  # what image_transport's compressed plugin writes
+
+
+def bgr_to_compressed(image: np.ndarray, header, quality: int = 80) -> CompressedImage:
+    """Build a JPEG sensor_msgs/CompressedImage (image_transport `compressed`) of a BGR array."""
+    ok, data = cv2.imencode('.jpg', image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:
+        raise ImageConversionError(f'JPEG encoding failed for an image of shape {image.shape}')
+    msg = CompressedImage(format=JPEG_FORMAT)
+    msg.header = header
+    msg.data = data.tobytes()
+    return msg
+
+
 def detections_to_msg(detections: sv.Detections, header, class_names: Sequence[str],
                       class_id_format: str = 'index') -> Detection2DArray:
     """

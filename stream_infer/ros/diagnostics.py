@@ -19,8 +19,11 @@ from typing import Any, Sequence
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 
-WARN_STATES = ('reconnecting', 'connecting')
+WARN_STATES = ('reconnecting', 'connecting', 'ended')
 ERROR_STATES = ('failed',)
+# A run that ended by itself leaves the node active with nothing to do: say so.
+STOP_LEVELS = {'ended': DiagnosticStatus.WARN, 'failed': DiagnosticStatus.ERROR,
+               'error': DiagnosticStatus.ERROR}
 
 
 def _flatten(prefix: str, value: Any, out: dict) -> None:
@@ -43,7 +46,9 @@ def stats_values(stats: Any) -> dict:
 def diagnostics_msg(name: str, stats: Any, provider: str, bad_images: int, last_bad_image: str,
                     stamp, warnings: Sequence[str] = (), **extra: Any) -> DiagnosticArray:
     """
-    Build one DiagnosticStatus for the node: level from the source state and bad inputs.
+    Build one DiagnosticStatus for the node: its level from the source state, bad inputs.
+
+    A stream that stopped by itself (a source that ended: WARN) raises the level too.
 
     warnings: other problems worth a WARN (e.g. a publisher with incompatible QoS).
     """
@@ -59,6 +64,11 @@ def diagnostics_msg(name: str, stats: Any, provider: str, bad_images: int, last_
         level = DiagnosticStatus.ERROR
     elif state in WARN_STATES or bad_images or warnings:
         level = DiagnosticStatus.WARN
+    stop_reason = values.get('stop_reason', '')
+    if stop_reason in STOP_LEVELS:
+        level = max(level, STOP_LEVELS[stop_reason])
+        message += (f', stream stopped ({stop_reason}): nothing is processed until the node is '
+                    'deactivated and activated again')
     if bad_images:
         message += f', {bad_images} bad images skipped'
     for warning in warnings:

@@ -13,86 +13,224 @@
 # limitations under the License.
 
 """
-What the launch files share, kept free of `launch` imports where it can be tested without them.
+What the launch files share; `launch` and `launch_ros` are imported only where they are used.
 
-The launch files stay thin: arguments, this module's checks, one Node per camera.
+Parameters come in three layers, later ones winning (rcl applies params files in order):
+1. the launch file's own defaults (video.launch.py: loop true);
+2. the params file (`params_file:=my.yaml`, a copy of config/stream_infer.yaml); none when empty;
+3. the launch arguments the user typed. An argument left at its default '' is not given: the
+   params file's value (or the node's default) holds. The arguments that say what a launch file
+   is about (video's `source`, webcam's `device`) have a non-empty default and are always given.
+The node is a launch_ros LifecycleNode whose exit ends the launch (end_launch_on_exit): a
+refused start-up value exits the node with status 2 and `ros2 launch` with status 1.
+
+    >>> typed_overrides({'confidence': '0.5', 'transport': 'compressed', 'loop': ''})
+    {'confidence': 0.5, 'image_transport': 'compressed'}
 """
 
+import os
 from pathlib import Path
-from typing import Callable, Dict, Optional, Tuple
+import re
+import tempfile
+from typing import List, Mapping, Optional, Tuple
+
+import yaml
 
 from stream_infer.ros.parameters import BY_NAME
 
 PACKAGE = 'stream_infer'
 EXECUTABLE = 'stream_infer_node'
+NODE_NAME = 'stream_infer'
+LOG_LEVELS = ('debug', 'info', 'warn', 'error', 'fatal')
+# Launch arguments whose parameter has another name.
+ARGUMENT_PARAMETERS = {'device': 'source', 'transport': 'image_transport',
+                       'reliability': 'image_reliability'}
+BOOL_ARGUMENT_PARAMETERS = ('use_sim_time',)  # rclpy's own parameters an argument may set
 # Launch arguments every launch file takes: name -> (default, description).
 COMMON_ARGUMENTS = {
-    'model': ('', 'ONNX model path; empty = the bundled COCO-80 model'),
-    'confidence': ('', 'minimum detection score; empty = params file value'),
-    'namespace': ('', 'namespace for the node and its topics'),
-    'params_file': ('', 'parameters YAML; empty = the installed config/stream_infer.yaml'),
+    'params_file': ('', 'parameters YAML (copy config/stream_infer.yaml and edit it); its '
+                        'values hold unless you type their argument; empty = none'),
+    'namespace': ('', 'namespace of the node and its topics (front: /front/detections)'),
+    'model': ('', 'ONNX model path; empty = params file, else the bundled COCO-80 model'),
+    'confidence': ('', 'minimum detection score 0..1; empty = params file, else 0.3'),
+    'autostart': ('', 'configure and activate at start-up (true/false); false: drive it with '
+                      'ros2 lifecycle set; empty = params file, else true'),
+    'use_sim_time': ('', 'stamp frames the node opens with /clock time (true/false); empty = '
+                         'params file, else false'),
+    'log_level': ('info', 'log level of the node, core engine logs included'),
 }
 
 
-def default_params_file() -> str:
-    """config/stream_infer.yaml as installed (share/stream_infer/config)."""
-    from ament_index_python.packages import get_package_share_directory
-    return str(Path(get_package_share_directory(PACKAGE)) / 'config' / 'stream_infer.yaml')
+def parameter_of(argument: str) -> Optional[str]:
+    """Return the parameter a launch argument sets, or None (namespace, params_file, ...)."""
+    name = ARGUMENT_PARAMETERS.get(argument, argument)
+    return name if name in BY_NAME or name in BOOL_ARGUMENT_PARAMETERS else None
 
 
-def camera_error(device: str, dev_dir: str = '/dev') -> Optional[str]:
-    """One clear line when a camera index or device path names no device, else None."""
-    path = Path(dev_dir) / f'video{device}' if device.isdigit() else Path(device)
-    if device in ('', 'webcam'):
-        path = Path(dev_dir) / 'video0'
-    if path.exists():
-        return None
-    return (f'stream_infer: no camera at {path}. Use a file or stream instead: '
-            'ros2 launch stream_infer video.launch.py source:=<file or URL>, or an existing '
-            'camera topic: ros2 launch stream_infer topic.launch.py image:=<topic>')
+def argument_choices(argument: str) -> Optional[List[str]]:
+    """Return the values an enumerated argument accepts ('' = not given first), else None."""
+    if argument == 'log_level':
+        return list(LOG_LEVELS)
+    param = BY_NAME.get(parameter_of(argument) or '')
+    return ['', *param.choices] if param is not None and param.choices else None
 
 
-def typed_overrides(overrides: Dict[str, str]) -> dict:
-    """Launch-argument strings -> parameter values of each parameter's declared type."""
+def typed_overrides(values: Mapping[str, str]) -> dict:
+    """
+    Return the parameter values of the launch arguments given (non-empty), typed.
+
+    Arguments that set no parameter are skipped; values take the parameter's type (ValueError
+    naming the argument and what it accepts otherwise).
+    """
     out = {}
-    for name, text in overrides.items():
-        if text == '':
+    for argument, text in values.items():
+        name = parameter_of(argument)
+        if name is None or text == '':
             continue  # empty argument = keep the params file / default value
-        default = BY_NAME[name].default
+        default = BY_NAME[name].default if name in BY_NAME else False
         if isinstance(default, bool):
             if text.lower() not in ('true', 'false'):
-                raise ValueError(f'{name}:={text!r} must be true or false')
+                raise ValueError(f'{argument}:={text!r} must be true or false')
             out[name] = text.lower() == 'true'
         elif isinstance(default, (int, float)):
-            out[name] = type(default)(float(text)) if isinstance(default, float) else int(text)
+            try:
+                out[name] = float(text) if isinstance(default, float) else int(text)
+            except ValueError:
+                kind = 'a number' if isinstance(default, float) else 'an integer'
+                raise ValueError(f'{argument}:={text!r} must be {kind}') from None
         else:
             out[name] = text
     return out
 
 
-def node_action(namespace: str, params_file: str, name: str = PACKAGE, remappings=(),
-                **overrides: str):
-    """Make the launch_ros Node for one stream_infer node (params file, then overrides)."""
-    from launch_ros.actions import Node
-    return Node(package=PACKAGE, executable=EXECUTABLE, name=name, namespace=namespace,
-                parameters=[params_file or default_params_file(), typed_overrides(overrides)],
-                remappings=list(remappings), output='screen', emulate_tty=True)
+def write_params_file(values: Mapping[str, object], prefix: str = 'stream_infer_') -> str:
+    """Write values as a ROS params file for any node (/**) and return its path."""
+    with tempfile.NamedTemporaryFile('w', prefix=prefix, suffix='.yaml', delete=False) as f:
+        yaml.safe_dump({'/**': {'ros__parameters': dict(values)}}, f)
+        return f.name
 
 
-def launch_description(arguments: Dict[str, Tuple[str, str]], make_nodes: Callable):
+def params_file_path(path: str) -> str:
+    """Return the params file to pass: the user's (which must exist), or one with no values."""
+    if not path:
+        return write_params_file({}, prefix='stream_infer_none_')
+    if not Path(path).is_file():
+        raise ValueError(f'params_file:={path!r}: no such file (copy config/stream_infer.yaml '
+                         'from the package share directory and edit it)')
+    return path
+
+
+def arguments_file(values: Mapping[str, str]) -> str:
+    """Return a params file with the parameters of the launch arguments given (non-empty)."""
+    return write_params_file(typed_overrides(values), prefix='stream_infer_args_')
+
+
+def exit_problem(name: str, returncode: int) -> Optional[str]:
+    """Why a node's exit must fail the launch (non-zero status), or None for a clean exit."""
+    if returncode == 0:
+        return None
+    return (f'{name} exited with status {returncode} (its error is logged above); '
+            'the launch ends with it')
+
+
+def end_launch_on_exit(event, context):
     """
-    Declare arguments (plus COMMON_ARGUMENTS) and launch make_nodes(values).
+    on_exit of the node (a required node): its exit ends the launch, failing it if it failed.
 
-    make_nodes gets the performed argument values as a dict of strings.
+    Raising makes `ros2 launch` log the line and exit with status 1; a clean exit shuts the
+    launch down normally. Nothing is done when the launch is already shutting down (Ctrl-C).
     """
-    from launch import LaunchDescription
-    from launch.actions import DeclareLaunchArgument, OpaqueFunction
-    from launch.substitutions import LaunchConfiguration
-    arguments = {**arguments, **COMMON_ARGUMENTS}
+    if context.is_shutdown:
+        return None
+    name = getattr(event.action, 'node_name', None) or event.process_name
+    problem = exit_problem(name, event.returncode)
+    if problem is not None:
+        raise RuntimeError(problem)
+    from launch.actions import Shutdown
+    return [Shutdown(reason=f'{name} exited')]
 
-    def _perform(context):
-        return make_nodes({n: LaunchConfiguration(n).perform(context) for n in arguments})
 
-    return LaunchDescription(
-        [DeclareLaunchArgument(n, default_value=d, description=t)
-         for n, (d, t) in arguments.items()] + [OpaqueFunction(function=_perform)])
+def declare_arguments(arguments: Mapping[str, Tuple[str, str]]) -> list:
+    """Declare arguments and COMMON_ARGUMENTS (DeclareLaunchArgument; choices if enumerated)."""
+    from launch.actions import DeclareLaunchArgument
+    return [DeclareLaunchArgument(name, default_value=default, description=text,
+                                  choices=argument_choices(name))
+            for name, (default, text) in {**arguments, **COMMON_ARGUMENTS}.items()]
+
+
+def params_file():
+    """Substitution: the params_file argument's file, or an empty params file when not given."""
+    from stream_infer.ros.launch_substitutions import ParamsFile
+    return ParamsFile('params_file')
+
+
+def given_arguments(arguments: Mapping[str, Tuple[str, str]]):
+    """Substitution: a params file of the arguments (and COMMON_ARGUMENTS) the user typed."""
+    from stream_infer.ros.launch_substitutions import GivenArguments
+    return GivenArguments([name for name in {**arguments, **COMMON_ARGUMENTS}
+                           if parameter_of(name) is not None])
+
+
+def check_camera(context) -> list:
+    """End the launch with one line when `device` names no camera (an OpaqueFunction body)."""
+    error = camera_error(context.launch_configurations['device'])
+    if error:
+        raise RuntimeError(error)
+    return []
+
+
+# ------------------------------------------------------------------ cameras
+def is_camera(spec: str) -> bool:
+    """Return True when a source names a camera: an index, 'webcam' or a /dev path."""
+    return spec.isdigit() or spec == 'webcam' or spec.startswith('/dev/')
+
+
+def camera_error(device: str, dev_dir: str = '/dev') -> Optional[str]:
+    """One clear line when a camera index or device path names no camera device, else None."""
+    path = Path(dev_dir) / f'video{device}' if device.isdigit() else Path(device)
+    if device in ('', 'webcam'):
+        path = Path(dev_dir) / 'video0'
+    if path.exists() and re.fullmatch(r'video\d+', Path(os.path.realpath(path)).name):
+        return None
+    what = 'is not a camera device (/dev/videoN)' if path.exists() else 'does not exist'
+    return (f'stream_infer: no camera at {path} ({what}). Use a file or stream instead: '
+            'ros2 launch stream_infer video.launch.py source:=<file or URL>, or an existing '
+            'camera topic: ros2 launch stream_infer topic.launch.py image:=<topic>')
+
+
+def join_namespace(parent: str, child: str) -> str:
+    """Join namespaces whatever slashes the user typed: ('/robot', '/a') -> '/robot/a'."""
+    parts = [part for text in (parent, child) for part in text.split('/') if part]
+    joined = '/'.join(parts)
+    return '/' + joined if parent.startswith('/') or (not parent and child.startswith('/')) \
+        else joined
+
+
+def camera_plan(sources: str, namespaces: str, parent: str = '',
+                dev_dir: str = '/dev') -> List[Tuple[str, str]]:
+    """
+    Return (namespace, source) per source of multi_camera.launch.py, or raise ValueError.
+
+    sources and namespaces are comma lists; namespaces default to cam0, cam1, ...; cameras must
+    exist (camera_error), namespaces must be distinct.
+
+        >>> camera_plan('a.mp4,b.mp4', '/x,y', parent='/robot')
+        [('/robot/x', 'a.mp4'), ('/robot/y', 'b.mp4')]
+    """
+    specs = [s.strip() for s in sources.split(',') if s.strip()]
+    names = [n.strip() for n in namespaces.split(',') if n.strip()]
+    if not specs:
+        raise ValueError('sources:= is empty: give comma-separated cameras, files or URLs')
+    if names and len(names) != len(specs):
+        raise ValueError(f'namespaces:= names {len(names)} namespaces for {len(specs)} '
+                         'sources: give one per source, or none (cam0, cam1, ...)')
+    names = [join_namespace(parent, n) for n in (names or [f'cam{i}' for i in range(len(specs))])]
+    bare = [n.strip('/') for n in names]  # 'x' and '/x' are one node at the top level
+    repeated = sorted({n for n in bare if bare.count(n) > 1})
+    if repeated:
+        raise ValueError(f'namespaces:= repeats {", ".join(repeated)}: each source needs its own')
+    for spec in specs:
+        error = camera_error(spec, dev_dir) if is_camera(spec) else None
+        if error:
+            raise ValueError(error)
+    return list(zip(names, specs))

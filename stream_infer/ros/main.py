@@ -23,10 +23,16 @@ cannot interrupt it halfway; the executor spins in short slices so the flag is s
 Once the node is stopped and ROS shut down the process ends at once (exit_now): tearing the
 interpreter down (collecting every module's objects: scipy, supervision, onnxruntime...) took
 0.7 s of a 1.1 s exit and does nothing a finished node needs.
+
+A start-up value that is refused (a bad `-p` or params file value, an unparsable params file)
+ends the process with one error line and exit status 2, so `ros2 launch` ends too
+(launch_support.end_launch_on_exit). The core's Python logging goes to the node's ROS logger
+while the node lives (log_bridge).
 """
 
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -36,10 +42,14 @@ import rclpy
 from rclpy.exceptions import InvalidHandle
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
+from rclpy.logging import get_logger
 from rclpy.signals import SignalHandlerOptions
 
 from stream_infer.malloc_tuning import limit_arenas
-from stream_infer.ros.node import StreamInferNode
+from stream_infer.ros.log_bridge import RosLogHandler
+from stream_infer.ros.node import NODE_NAME, StartupError, StreamInferNode
+
+BAD_START_EXIT = 2  # a start-up value or argument was refused
 
 SPIN_SLICE_S = 0.1  # how long a signal may go unnoticed while spinning
 
@@ -106,12 +116,26 @@ def exit_now(code: int) -> None:
     os._exit(code)
 
 
+def _init_error_line(exc: Exception) -> str:
+    """Return rcl's error about bad --ros-args or params files without its source locations."""
+    return re.sub(r', at \S+:\d+', '', str(exc)).strip()
+
+
 def main(args=None) -> int:
     """Entry point `stream_infer_node` (ros2 run / launch)."""
     limit_arenas()  # before threads start: see malloc_tuning (flat memory over reloads)
     stop = ShutdownRequest().install()
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    node = StreamInferNode()
+    try:
+        rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    except Exception as exc:  # noqa: BLE001 - rcl's RCLError: an unparsable params file or -p
+        get_logger(NODE_NAME).error(f'cannot start: {_init_error_line(exc)}')
+        return BAD_START_EXIT
+    try:
+        node = StreamInferNode()
+    except StartupError:  # logged by the node, in one line
+        rclpy.try_shutdown()
+        return BAD_START_EXIT
+    core_logs = RosLogHandler.install(node)
     executor = MultiThreadedExecutor(num_threads=4)
     executor.add_node(node)
     try:
@@ -132,6 +156,7 @@ def main(args=None) -> int:
             node.get_logger().info(f'{stop.signal_name}: stopping')
         node.shutdown_now()
         executor.shutdown(timeout_sec=1.0)
+        core_logs.remove()
         node.destroy_node()
         rclpy.try_shutdown()
     exit_now(0)

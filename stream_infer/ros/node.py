@@ -29,12 +29,14 @@ process around it (signals, spinning) is main.py.
 
 import threading
 import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from rclpy.clock import Clock, ClockType
 from rclpy.event_handler import SubscriptionEventCallbacks, UnsupportedEventTypeError
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.parameter import Parameter
 from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_policy_name_from_kind, QoSProfile,
                        ReliabilityPolicy)
 from sensor_msgs.msg import CompressedImage, Image
@@ -43,7 +45,7 @@ from std_msgs.msg import Header
 from stream_infer.annotate import FrameAnnotator
 from stream_infer.bundled import bundled_model_path
 from stream_infer.detection import Detector
-from stream_infer.errors import StreamInferError
+from stream_infer.errors import ConfigurationError, StreamInferError
 from stream_infer.malloc_tuning import large_blocks_on_mmap, release_free_memory
 from stream_infer.options import (
     DecodeOptions, ModelOptions, PostprocessOptions, ReconnectPolicy, SourceOptions,
@@ -53,7 +55,8 @@ from stream_infer.ros import conversions
 from stream_infer.ros.diagnostics import diagnostics_msg
 from stream_infer.ros.outputs import CostMeter, header_for, NodeOutputs
 from stream_infer.ros.parameters import (
-    check_change, class_filter, descriptor, NodeOptions, options_from, PARAMS)
+    check_change, class_filter, descriptor, foreign_names, is_array, NodeOptions,
+    normalized_value, options_from, PARAMS, startup_values)
 from stream_infer.sources.credentials import file_is_private, has_credentials, with_credentials
 from stream_infer.sources.image_decoding import quiet_opencv_logs
 from stream_infer.stream import InferenceStream
@@ -62,6 +65,11 @@ NODE_NAME = 'stream_infer'
 TRACKER_PARAMS = frozenset(p.name for p in PARAMS if p.target is TrackerOptions) | {'tracking'}
 POSTPROCESS_PARAMS = frozenset(p.name for p in PARAMS if p.target is PostprocessOptions)
 ANNOTATOR_PARAMS = frozenset(('annotated_traces', 'annotated_trace_length', 'annotated_labels'))
+ENDED_REASONS = ('ended', 'failed', 'error')  # stop reasons that leave an active node idle
+
+
+class StartupError(ConfigurationError):
+    """A start-up parameter value was refused (already logged); the process exits with 2."""
 
 
 def image_qos(reliability: str) -> QoSProfile:
@@ -93,8 +101,7 @@ class StreamInferNode(LifecycleNode):
 
     def __init__(self, node_name: str = NODE_NAME, **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
-        for p in PARAMS:
-            self.declare_parameter(p.name, p.default, descriptor(p))
+        self._declare_parameters()
         self._state = 'unconfigured'
         self._lock = threading.RLock()
         self._detector: Optional[Detector] = None
@@ -114,6 +121,8 @@ class StreamInferNode(LifecycleNode):
         self._incompatible_publishers = 0  # publishers on the input topic whose QoS can't match
         self._input_cost = CostMeter()  # the node's own cost per image in (conversion, hand-off)
         self._stream_state = 'idle'
+        self._set_call = threading.local()  # what the set being applied changes (names)
+        self.add_pre_set_parameters_callback(self._normalize_parameters)
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._apply_parameters)
         quiet_opencv_logs()  # bad images are counted and logged here, throttled
@@ -124,8 +133,56 @@ class StreamInferNode(LifecycleNode):
             'image conversion: ' + ('cv_bridge' if self._cv_bridge else 'numpy (no cv_bridge)'))
 
     # ---------------------------------------------------------------- parameters
+    def _declare_parameters(self) -> None:
+        """
+        Declare every parameter with its checked start-up value (override or default).
+
+        Overrides (-p, params files) get the checks a runtime set gets, before rclpy applies
+        the descriptors' ranges; a refused one is logged in one line and raises StartupError.
+        """
+        overrides = {name: p.value for name, p in getattr(self, '_parameter_overrides',
+                                                          {}).items()}
+        try:
+            values = startup_values(overrides)
+        except ConfigurationError as exc:
+            self.get_logger().error(f'cannot start: {exc}')
+            super().destroy_node()
+            raise StartupError(str(exc)) from None
+        unknown = foreign_names(list(overrides))
+        if unknown:
+            self.get_logger().warning(f'ignoring parameters this node does not have: '
+                                      f'{", ".join(unknown)} (ros2 param list shows its own)')
+        empty_arrays = []
+        for p in PARAMS:
+            value = values[p.name]
+            if is_array(value) and len(value) == 0:  # rclpy would type [] as a byte array
+                empty_arrays.append(Parameter(p.name, Parameter.Type.STRING_ARRAY, []))
+                value = p.default
+            self.declare_parameter(p.name, value, descriptor(p), ignore_override=True)
+        if empty_arrays:
+            self.set_parameters(empty_arrays)
+
     def _p(self, name: str) -> Any:
         return self.get_parameter(name).value
+
+    def _normalize_parameters(self, params: List[Parameter]) -> List[Parameter]:
+        """Pre-set: an empty array of any type, or integer indices, for `classes`."""
+        out = []
+        for param in params:
+            value = normalized_value(param.name, param.value)
+            out.append(param if value is param.value
+                       else Parameter(param.name, Parameter.Type.STRING_ARRAY, value))
+        return out
+
+    def _unchanged(self, param: Parameter) -> bool:
+        """Return True when param sets a parameter to the value (and type) it has now."""
+        if not self.has_parameter(param.name):
+            return False
+        current = self.get_parameter(param.name)
+        if current.type_ != param.type_:
+            return False
+        old, new = current.value, param.value
+        return list(old) == list(new) if is_array(old) and is_array(new) else old == new
 
     def _options(self, changes: Optional[Dict[str, Any]] = None) -> Dict[type, Any]:
         """Every option object from the parameters (with changes applied on top)."""
@@ -135,6 +192,9 @@ class StreamInferNode(LifecycleNode):
 
     def _validate_parameters(self, params) -> SetParametersResult:
         """On-set callback: accept exactly what can be applied; never raises."""
+        # A set that changes nothing succeeds in any state (ros2 param load of a dump).
+        params = [p for p in params if not self._unchanged(p)]
+        self._set_call.changed = {p.name for p in params}
         try:
             reason = self._why_refused(params)
         except Exception as exc:  # noqa: BLE001 - a parameter set must never end the node
@@ -166,8 +226,9 @@ class StreamInferNode(LifecycleNode):
         return reason
 
     def _apply_parameters(self, params) -> None:
-        """Post-set callback: apply accepted values; never raises (errors are logged)."""
-        names = {p.name for p in params}
+        """Post-set callback: apply what changed; never raises (errors are logged)."""
+        names = {p.name for p in params} & getattr(self._set_call, 'changed', set())
+        self._set_call.changed = set()
         try:
             self._apply(names)
         except Exception as exc:  # noqa: BLE001 - a parameter set must never end the node
@@ -244,10 +305,11 @@ class StreamInferNode(LifecycleNode):
                 source if source else None, self._detector,
                 track=self._p('tracking'), tracker_options=options[TrackerOptions],
                 enforce_fps=playback.enforce_fps, loop=playback.loop,
-                reconnect=options[ReconnectPolicy], **self._postprocess_kwargs())
+                reconnect=options[ReconnectPolicy], clock=self._now_seconds,
+                **self._postprocess_kwargs())
             stream.on_result(self._on_result)
             stream.on_start(lambda *_: self._event('started'))
-            stream.on_stop(lambda *_: self._event('stopped'))
+            stream.on_stop(self._on_stream_stop)
             stream.start()
         except (StreamInferError, OSError, ValueError) as exc:
             self.get_logger().error(f'activate failed: {exc}')
@@ -261,9 +323,9 @@ class StreamInferNode(LifecycleNode):
                 f'({self._p("image_reliability")}, keep last 1)')
         else:
             self.get_logger().info(f'streaming from {stream.source_description}')
-        self._diag_timer = self.create_timer(
+        self._diag_timer = self.create_timer(  # steady: flows without /clock (use_sim_time)
             self._p('diagnostics_period'), self._publish_diagnostics,
-            callback_group=self._timers_group)
+            callback_group=self._timers_group, clock=Clock(clock_type=ClockType.STEADY_TIME))
         self._state = 'active'
         return super().on_activate(state)
 
@@ -356,7 +418,9 @@ class StreamInferNode(LifecycleNode):
     def _on_incompatible_qos(self, info) -> None:
         self._incompatible_publishers = info.total_count
         wanted = self._p('image_reliability')
-        hint = ('set image_reliability:=best_effort (e.g. for a best-effort camera driver)'
+        hint = ('set the parameter image_reliability to best_effort (-p '
+                'image_reliability:=best_effort, or the launch argument reliability:=best_effort '
+                'of topic.launch.py), e.g. for a best-effort camera driver'
                 if wanted == 'reliable' else "check the publisher's durability and deadline")
         self.get_logger().error(
             f'a publisher on {self._subscription_topic()} offers QoS incompatible with this '
@@ -448,7 +512,21 @@ class StreamInferNode(LifecycleNode):
         outputs.publish_result(
             result, header_for(result.frame, self._p('frame_id')),
             detector.class_names if detector is not None else [], self._p('class_id_format'),
-            self._annotator)
+            self._annotator, self._p('annotated_jpeg_quality'))
+
+    def _now_seconds(self) -> float:
+        """Return the node's clock in seconds (sim time with use_sim_time): frame stamps."""
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    def _on_stream_stop(self, stats) -> None:
+        """Publish 'stopped: <reason>'; a source that ended leaves the node active but idle."""
+        reason = stats.stop_reason
+        if reason in ENDED_REASONS and self._state == 'active':
+            self.get_logger().warning(
+                f'stream from {stats.source} stopped ({reason}); the node stays active with '
+                'nothing to process: ros2 lifecycle set <node> deactivate, then activate, starts '
+                'it again' + (' (or set loop: true for files)' if reason == 'ended' else ''))
+        self._event(f'stopped: {reason}')
 
     def _publish_label_info(self) -> None:
         outputs = self._outputs
@@ -476,6 +554,7 @@ class StreamInferNode(LifecycleNode):
             input_messages_lost=self._input_lost,
             input_incompatible_publishers=self._incompatible_publishers,
             annotated_published=outputs.annotated_published,
+            annotated_compressed_published=outputs.annotated_compressed_published,
             node_input_ms=f'{self._input_cost.mean_ms:.3f}',
             node_output_ms=f'{outputs.cost.mean_ms:.3f}'))
 

@@ -15,8 +15,10 @@
 """
 What the node publishes, and how each message is built from a StreamResult.
 
-One NodeOutputs per configured node: detections, the annotated image (drawn only while someone
-subscribes), the source image, LabelInfo, /diagnostics and ~/stream_events. The node creates it
+One NodeOutputs per configured node: detections, the annotated image as raw `annotated` and
+JPEG `annotated/compressed` (image_transport's naming, so rviz and rqt_image_view offer it; drawn
+only while someone subscribes, once per frame for both), the source image, LabelInfo,
+/diagnostics and ~/stream_events. The node creates it
 in configure and destroys it in cleanup; results arrive on the engine's delivery thread.
 """
 
@@ -26,7 +28,7 @@ from typing import Optional, Sequence
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.duration import Duration
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import Image
+from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header, String
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
@@ -68,24 +70,35 @@ class NodeOutputs:
         self.detections = node.create_lifecycle_publisher(
             Detection2DArray, 'detections', DETECTIONS_QOS)
         self.annotated = node.create_lifecycle_publisher(Image, 'annotated', IMAGE_OUT_QOS)
+        self.annotated_compressed = node.create_lifecycle_publisher(
+            CompressedImage, 'annotated/compressed', IMAGE_OUT_QOS)
         self.image_raw = (node.create_lifecycle_publisher(Image, 'image_raw', IMAGE_OUT_QOS)
                           if source_image else None)
         self.label_info = node.create_publisher(LabelInfo, 'label_info', LATCHED_QOS)
         self.diagnostics = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
         self.events = node.create_publisher(String, '~/stream_events', EVENTS_QOS)
         self.annotated_published = 0
+        self.annotated_compressed_published = 0
         self.cost = CostMeter()
 
     def publish_result(self, result: StreamResult, header: Header, class_names: Sequence[str],
-                       class_id_format: str, annotator: Optional[FrameAnnotator]) -> None:
+                       class_id_format: str, annotator: Optional[FrameAnnotator],
+                       jpeg_quality: int = 80) -> None:
         """Publish detections always, the annotated and source images to their subscribers."""
         started = time.perf_counter()
         self.detections.publish(conversions.detections_to_msg(
             result.detections, header, class_names, class_id_format))
-        if annotator is not None and self.annotated.get_subscription_count() > 0:
-            image = annotator.annotate(result.frame.image, result.detections)
-            self.annotated.publish(conversions.bgr_to_image(image, header))
-            self.annotated_published += 1
+        raw = self.annotated.get_subscription_count() > 0
+        jpeg = self.annotated_compressed.get_subscription_count() > 0
+        if annotator is not None and (raw or jpeg):
+            image = annotator.annotate(result.frame.image, result.detections)  # drawn once
+            if raw:
+                self.annotated.publish(conversions.bgr_to_image(image, header))
+                self.annotated_published += 1
+            if jpeg:
+                self.annotated_compressed.publish(
+                    conversions.bgr_to_compressed(image, header, jpeg_quality))
+                self.annotated_compressed_published += 1
         if self.image_raw is not None and self.image_raw.get_subscription_count() > 0:
             self.image_raw.publish(conversions.bgr_to_image(result.frame.image, header))
         self.cost.add(started)
@@ -116,7 +129,7 @@ class NodeOutputs:
 
     def destroy(self) -> None:
         node = self._node
-        for pub in (self.detections, self.annotated, self.image_raw):
+        for pub in (self.detections, self.annotated, self.annotated_compressed, self.image_raw):
             if pub is not None:
                 node.destroy_lifecycle_publisher(pub)
         for pub in (self.label_info, self.diagnostics, self.events):

@@ -22,13 +22,14 @@ the ROS name, the ROS type and when the parameter may change:
 - source: how frames arrive; changeable unless the node is active (activate reopens);
 - model: what configure loads; changeable only while unconfigured (cleanup releases the model).
 config/stream_infer.yaml lists every parameter with its default; a test keeps the two in step.
-Start-up values and runtime sets go through the same check (check_values): the option objects
-are built from the parameter values, so what is accepted is exactly what can be applied.
+Start-up values (startup_values) and runtime sets (check_change) go through the same checks:
+the option objects are built from the parameter values, so what is accepted is exactly what can
+be applied.
 """
 
 from dataclasses import dataclass
 import re
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from stream_infer.errors import ConfigurationError
 from stream_infer.options import (
@@ -45,8 +46,9 @@ class NodeOptions:
     what = 'node'
     autostart: bool = option(True, 'Configure and activate by itself at start-up (false: drive '
                              'it with `ros2 lifecycle set`).')
-    source: str = option('', 'Frames to open: camera index (0), "webcam", a video file, or an '
-                         'rtsp/http(s) URL. Empty = subscribe to the `image` topic instead.')
+    source: str = option('', 'Frames to open: camera index (0) or device (/dev/video0), '
+                         '"webcam", a video file, or an rtsp/http(s) URL. Empty = subscribe to '
+                         'the `image` topic instead.')
     image_transport: str = option('raw', 'Topic mode: "raw" subscribes to `image` '
                                   '(sensor_msgs/Image), "compressed" to `image/compressed` '
                                   '(JPEG/PNG).', choices=('raw', 'compressed'))
@@ -69,6 +71,8 @@ class NodeOptions:
     annotated_trace_length: int = option(30, '`annotated`: trace length in frames.',
                                          bounds=(1, 1000))
     annotated_labels: bool = option(True, '`annotated`: draw class, score and track id labels.')
+    annotated_jpeg_quality: int = option(80, '`annotated/compressed`: JPEG quality.',
+                                         bounds=(1, 100))
     diagnostics_period: float = option(1.0, 'Seconds between /diagnostics messages.',
                                        bounds=(0.1, 60.0))
 
@@ -182,11 +186,13 @@ PARAMS = (
     _param('annotated_traces', NodeOptions),
     _param('annotated_trace_length', NodeOptions),
     _param('annotated_labels', NodeOptions),
+    _param('annotated_jpeg_quality', NodeOptions),
     _param('diagnostics_period', NodeOptions),
     # inputs (live)
     _param('max_image_pixels', DecodeOptions),
 )
 BY_NAME = {p.name: p for p in PARAMS}
+RCLPY_PARAMETERS = ('use_sim_time', 'start_type_description_service')  # rclpy declares these
 WHEN = {LIVE: 'applied from the next frame',
         SOURCE: 'changeable while not active (deactivate, set, activate)',
         MODEL: 'changeable while unconfigured (deactivate, cleanup, set, configure)'}
@@ -216,6 +222,98 @@ def class_filter(values: Sequence[Any]) -> Optional[list]:
         if v:
             out.append(int(v) if v.lstrip('-').isdigit() else v)
     return out or None
+
+
+def is_array(value: Any) -> bool:
+    """Return True for a ROS array value (list, tuple or array.array; not str/bytes)."""
+    return not isinstance(value, (str, bytes)) and hasattr(value, '__len__') \
+        and hasattr(value, '__iter__')
+
+
+def normalized_value(name: str, value: Any) -> Any:
+    """
+    Return the value parameter name stores for value (value itself when nothing changes).
+
+    `classes` accepts an empty array of any ROS type (`ros2 param set ... classes "[]"` sends a
+    bool array; an empty YAML list arrives without a type) and integer indices; both are stored
+    as the string array `classes` is declared with.
+    """
+    if name != 'classes':
+        return value
+    if value is None or (is_array(value) and len(value) == 0):
+        return []
+    if is_array(value) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return [str(v) for v in value]
+    return value
+
+
+def _accepted_words(p: Param) -> str:
+    """Say what parameter p accepts (range, choices, or its ROS type)."""
+    if isinstance(p.default, list):
+        return ('a list of class names or indices ([] or [""] = all)' if p.name == 'classes'
+                else 'a list of strings')
+    if isinstance(p.default, str) and not p.choices:
+        return 'a string'
+    return describe_accepted(p.option)
+
+
+def _ros_type_problem(p: Param, value: Any) -> Optional[str]:
+    """Why value does not have p's ROS type (what rclpy refuses at runtime), or None."""
+    default = p.default
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, (int, float)):
+        ok = isinstance(value, type(default)) and not isinstance(value, bool)
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    else:
+        ok = is_array(value) and all(isinstance(v, str) for v in value)
+    if ok:
+        return None
+    hint = ''
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        hint = f' (a double: write {float(value)!r})'
+    elif isinstance(default, str) and isinstance(value, (int, float, bool)):
+        hint = f""": quote it (-p {p.name}:="'{value}'", or {p.name}: '{value}' in YAML)"""
+    shown = 'no value' if value is None else repr(value)
+    return f'{p.name}={shown}: expected {_accepted_words(p)}{hint}'
+
+
+def startup_values(overrides: Mapping[str, Any]) -> Dict[str, Any]:
+    """
+    Return every parameter's start-up value: its override (-p, params files) or its default.
+
+    Each override gets the check a runtime `ros2 param set` gets (its ROS type, then
+    check_value_of), then the rules between parameters (options_from). Raises
+    ConfigurationError with one line naming the parameter, the value and what is accepted.
+
+        >>> startup_values({'confidence': 0.5})['confidence']
+        0.5
+        >>> startup_values({'class_id_format': 'bogus'})
+        Traceback (most recent call last):
+        ...
+        stream_infer.errors.ConfigurationError: class_id_format='bogus': expected one of: ...
+    """
+    values = {}
+    for p in PARAMS:
+        if p.name not in overrides:
+            values[p.name] = p.default
+            continue
+        value = normalized_value(p.name, overrides[p.name])
+        if is_array(value):
+            value = list(value)
+        reason = _ros_type_problem(p, value) or check_value_of(p.name, value)
+        if reason is not None:
+            raise ConfigurationError(reason)
+        values[p.name] = value
+    options_from(values)  # the rules between parameters, in parameter words
+    return values
+
+
+def foreign_names(names: Sequence[str]) -> List[str]:
+    """Return the names that are no parameter of this node (typos), rclpy's own excepted."""
+    return sorted(n for n in names if n not in BY_NAME and n not in RCLPY_PARAMETERS
+                  and not n.startswith('qos_overrides.'))
 
 
 def _in_parameter_words(message: str) -> str:

@@ -51,8 +51,8 @@ class SourceState(StrEnum):
 
 URL_SCHEMES = ('rtsp', 'rtsps', 'rtmp', 'rtmps', 'http', 'https', 'udp', 'tcp', 'rtp', 'srt')
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.tif', '.tiff', '.ppm', '.pgm')
-ACCEPTED = ("a camera index (0) or 'webcam', a video file, an image file, an "
-            f"{'/'.join(URL_SCHEMES[:6])} URL, an iterable of BGR frames, a single BGR "
+ACCEPTED = ("a camera index (0), device (/dev/video0) or 'webcam', a video file, an image "
+            f"file, an {'/'.join(URL_SCHEMES[:6])} URL, an iterable of BGR frames, a single BGR "
             'image array, or None for push mode (put_frame)')
 
 _USERINFO = re.compile(r'(?<=://)[^/@\s]*@')
@@ -69,7 +69,7 @@ class RawFrame(NamedTuple):
     """A frame as a source captured it, before the engine numbers it."""
 
     image: np.ndarray
-    timestamp: float  # wall-clock capture time (time.time()), for stamping
+    timestamp: float  # capture time, seconds of the source's clock (time.time() by default)
     monotonic: float  # time.monotonic() at capture, for ages
     meta: Any = None
 
@@ -80,7 +80,8 @@ class Frame:
     One numbered frame: the image, its id, capture timestamps and the caller's meta.
 
     image is BGR uint8 (H, W, 3) and shared by every consumer: copy it before drawing on it.
-    timestamp is wall-clock seconds (time.time(), or the caller's stamp in push mode);
+    timestamp is the capture time in seconds of the stream's clock (time.time() unless the
+    stream was given clock=; in push mode the caller's stamp);
     monotonic is time.monotonic() when the frame entered the engine (ages are measured from it);
     meta is handed back untouched (e.g. the ROS header of the image message).
     """
@@ -129,11 +130,14 @@ class FrameSource:
     Subclasses set description (safe to log), live (True when frames keep coming on their own
     clock, so stale ones are dropped rather than waited for), fps and frame_count when known,
     and implement _open, _read and _close. read() returns None at the end of the stream.
+    clock: None stamps captured frames with the wall clock; a callable returning seconds (e.g.
+    a ROS node's clock, which may be simulated time) stamps them with it instead.
     """
 
     description = 'source'
     live = False
     kind = 'source'
+    stamps_frames = True  # read() may restamp frames with clock (False: the caller stamps them)
 
     def __init__(self) -> None:
         self.fps: Optional[float] = None
@@ -143,6 +147,7 @@ class FrameSource:
         self.reconnects = 0  # successful recoveries
         self.skipped = 0  # frames the source itself dropped (pacing lag, push replaced)
         self.listener: Optional[StateListener] = None
+        self.clock: Optional[Callable[[], float]] = None
         self._interrupt = threading.Event()
 
     def __repr__(self) -> str:
@@ -176,7 +181,11 @@ class FrameSource:
         """Return the next frame, or None when there are no more (state says why)."""
         if self._interrupt.is_set():
             return None
-        return self._read()
+        raw = self._read()
+        clock = self.clock
+        if raw is not None and clock is not None and self.stamps_frames:
+            raw = raw._replace(timestamp=float(clock()))  # taken right after the capture
+        return raw
 
     def interrupt(self) -> None:
         """Make a blocked read() return soon (None); used by the engine's stop()."""

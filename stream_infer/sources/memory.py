@@ -118,6 +118,7 @@ class PushSource(FrameSource):
     kind = 'push'
     description = 'push (put_frame)'
     live = True
+    stamps_frames = False  # put() stamps: the caller's timestamp, else the clock's now
 
     def __init__(self) -> None:
         super().__init__()
@@ -133,8 +134,9 @@ class PushSource(FrameSource):
     def put(self, image: np.ndarray, timestamp: Optional[float] = None, meta: Any = None) -> bool:
         """Hand over a frame; returns False when the source is not open (frame ignored)."""
         image = as_bgr(image)
-        raw = RawFrame(image, time.time() if timestamp is None else float(timestamp),
-                       time.monotonic(), meta)
+        if timestamp is None:
+            timestamp = (self.clock or time.time)()
+        raw = RawFrame(image, float(timestamp), time.monotonic(), meta)
         with self._cond:
             if self._closed:
                 return False

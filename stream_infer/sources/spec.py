@@ -19,10 +19,13 @@ open_source: what a user typed or passed (index, path, URL, array, iterable) -> 
     'rtsp://***@cam/stream'
     >>> open_source(None).kind
     'push'
+    >>> open_source('/dev/video2').description
+    'camera /dev/video2'
 """
 
 import os
 from pathlib import Path
+import re
 from typing import Any, Optional
 
 import numpy as np
@@ -32,6 +35,23 @@ from stream_infer.options import ReconnectPolicy
 from stream_infer.sources.base import ACCEPTED, FrameSource, IMAGE_SUFFIXES, redact, URL_SCHEMES
 from stream_infer.sources.memory import ImageSource, IteratorSource, PushSource
 from stream_infer.sources.opencv import CaptureSource, VideoFileSource
+
+
+_V4L2_DEVICE = re.compile(r'/dev/video(\d+)')
+
+
+def camera_device_index(path: str) -> Optional[int]:
+    """Return N when path is the V4L2 device /dev/videoN or a link to it (/dev/v4l/by-id/...)."""
+    match = _V4L2_DEVICE.fullmatch(os.path.realpath(path))
+    return int(match.group(1)) if match else None
+
+
+def _camera_device(text: str, reconnect: Optional[ReconnectPolicy]) -> CaptureSource:
+    """Open a camera device path by its index (OpenCV's V4L2 backend), described by the path."""
+    source = CaptureSource(camera_device_index(text), reconnect)
+    real = os.path.realpath(text)
+    source.description = f'camera {text}' + ('' if real == text else f' ({real})')
+    return source
 
 
 def _is_url(text: str) -> bool:
@@ -72,12 +92,18 @@ def open_source(spec: Any, *, enforce_fps: bool = False, loop: bool = False,
             if '://' in stripped:
                 raise SourceError(f'unsupported URL scheme in {redact(stripped)!r}; accepted: '
                                   f'{ACCEPTED}')
+        if camera_device_index(text) is not None:
+            return _camera_device(text, reconnect)
         path = Path(text)
         if not path.exists():
             raise SourceError(f'source not found: {redact(text)!r} is not an existing file; '
                               f'accepted: {ACCEPTED}')
         if path.is_dir():
             raise SourceError(f'source {text!r} is a directory; accepted: {ACCEPTED}')
+        if not path.is_file():
+            raise SourceError(f'source {text!r} is not a regular file (a device, pipe or '
+                              'socket); cameras are /dev/videoN (or a /dev/v4l/ link to one) or '
+                              f'their index N; accepted: {ACCEPTED}')
         if path.suffix.lower() in IMAGE_SUFFIXES:
             return ImageSource(path)
         return VideoFileSource(path, enforce_fps=enforce_fps, loop=loop)
