@@ -109,7 +109,7 @@ def test_disk_budget_stops_capture_with_one_log_line(tmp_path, caplog):
                 while capture.stats().queue_depth:  # one at a time: the queue never overflows
                     time.sleep(0.001)
     stats = capture.stats()
-    assert stats.state == CaptureState.CLOSED
+    assert stats.state == CaptureState.BUDGET_REACHED  # closing keeps the reason
     assert 1 <= stats.saved < 30 and stats.dataset_bytes <= 0.25 * 1024 * 1024
     assert stats.dropped_disk == 1 and stats.dropped_stopped == 30 - stats.saved - 1
     lines = [r for r in caplog.records if 'capture stopped' in r.getMessage()]

@@ -78,8 +78,10 @@ class CaptureOptions:
                                    bounds=(0.0, 86400.0))
     disk_budget_mb: float = option(1024.0, 'most megabytes the dataset directory may hold '
                                    '(capture stops there); 0 = no budget', bounds=(0.0, None))
-    min_free_mb: float = option(500.0, 'free space (MB) the filesystem keeps: below it frames '
-                                'are not written', bounds=(0.0, None))
+    min_free_mb: float = option(500.0, 'free space (MB) to leave on the filesystem: frames '
+                                'that would go below it are not written (capture resumes when '
+                                'space returns); 0 = no check (a full disk stops capture)',
+                                bounds=(0.0, None))
     jpeg_quality: int = option(90, 'JPEG quality of saved images', bounds=(1, 100))
     max_image_size: int = option(0, 'longest side of saved images in pixels (larger frames '
                                  'are scaled down, labels stay exact); 0 = original size',

@@ -135,6 +135,8 @@ class DiskSpace:
 
     def low_space(self, nbytes: int) -> str:
         """Return why nbytes more would leave too little free space ('' when they fit)."""
+        if not self.min_free:  # 0: no check; a full disk then fails the write (ENOSPC)
+            return ''
         free = shutil.disk_usage(self.directory).free  # OSError when the directory vanished
         if free - nbytes < self.min_free:
             return (f'{free / MB:.1f} MB free on the filesystem of {self.directory}, '

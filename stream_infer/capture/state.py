@@ -18,9 +18,11 @@ Where capture stands: its state and counters, as a frozen snapshot safe to read 
 CaptureStats flattens to key/values the way the engine's Stats does (the ROS node's diagnostics
 read it); every frame a rule chose but that was not written is counted under the reason why.
 
-    >>> stats = CaptureStats(state=CaptureState.CAPTURING, saved=3, fired={'new_track': 4})
+    >>> stats = CaptureStats(directory='data', saved=3, fired={'new_track': 4, 'random': 0})
     >>> stats.state.stopped, stats.not_saved
     (False, 0)
+    >>> stats.summary()
+    '3 images saved to data (rules fired: new_track 4)'
 """
 
 from dataclasses import dataclass, field
@@ -35,7 +37,7 @@ class CaptureState(StrEnum):
     LOW_DISK = 'low_disk'  # below min_free_mb: frames are not written until space returns
     BUDGET_REACHED = 'budget_reached'  # the dataset holds disk_budget_mb: capture stopped
     FAILED = 'failed'  # the directory cannot be written (full, read-only, gone): stopped
-    CLOSED = 'closed'
+    CLOSED = 'closed'  # closed while capturing (a stopped capture keeps its reason)
 
     @property
     def stopped(self) -> bool:
@@ -74,6 +76,24 @@ class CaptureStats:
     errors: int = 0
     queue_depth: int = 0
     last_image: str = ''
+
+    def summary(self) -> str:
+        """Say in one line what capture did (for logs and the CLI's summary)."""
+        fired = ', '.join(f'{name} {count}' for name, count in self.fired.items() if count)
+        line = (f'{self.saved} images saved to {self.batch or self.directory} (rules fired: '
+                f'{fired or "none"}')
+        if self.manual_requests:
+            line += f'; {self.manual_requests} requested'
+        line += ')'
+        reasons = [f'{count} {why}' for count, why in (
+            (self.dropped_limits, 'caps/interval'), (self.dropped_queue, 'queue full'),
+            (self.dropped_disk, 'disk limits'), (self.dropped_stopped, 'after stopping'))
+            if count]
+        if reasons:
+            line += f'; not saved: {", ".join(reasons)}'
+        if self.state.stopped and self.state != CaptureState.CLOSED:
+            line += f'; {self.state}: {self.message}'
+        return line
 
     @property
     def not_saved(self) -> int:

@@ -28,10 +28,13 @@ stops it (BUDGET_REACHED). Nothing here can raise into the stream.
 from concurrent.futures import Future
 import errno
 import logging
+import os
+from pathlib import Path
 import queue
 import threading
 from typing import Optional, Tuple
 
+from stream_infer.capture.atomic import TEMP
 from stream_infer.capture.coco import SAVE_EVERY_S
 from stream_infer.capture.dataset import DatasetWriter
 from stream_infer.capture.job import CaptureJob, CaptureRecord
@@ -57,8 +60,10 @@ def describe(exc: OSError) -> str:
     """Say in a few words why a write failed."""
     why = WHY.get(exc.errno, 'it failed')
     detail = exc.strerror or str(exc)
-    where = f' ({exc.filename})' if exc.filename else ''
-    return f'{why}: {detail}{where}'
+    where = exc.filename and Path(os.fsdecode(exc.filename))
+    if where and TEMP.match(where.name):  # name the file it was to become
+        where = where.with_name(TEMP.match(where.name)['name'])
+    return f'{why}: {detail}' + (f' ({where})' if where else '')
 
 
 def _settle(futures: Tuple[Future, ...], record: Optional[CaptureRecord] = None,
@@ -126,8 +131,8 @@ class CaptureWorker:
         if self._thread.ident is not None:
             self._thread.join(timeout)
         done = not self._thread.is_alive()
-        if done:
-            self.state = CaptureState.CLOSED
+        if done and not self.state.stopped:
+            self.state = CaptureState.CLOSED  # a stopped capture keeps saying why it stopped
         return done
 
     # ------------------------------------------------------------------ worker thread
