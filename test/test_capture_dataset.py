@@ -37,6 +37,7 @@ from stream_infer import InferenceStream
 from stream_infer.bundled import bundled_clip_path
 from stream_infer.capture import CaptureSink
 from stream_infer.capture.dataset import read_manifest
+from stream_infer.capture.limits import tree_size
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = 1_780_000_000.0  # 2026-05-28 (UTC), any wall-clock time will do
@@ -58,7 +59,7 @@ def run_clip(directory, frames, **capture_options):
         stream.on_result(capture)
         stream.run()
     assert capture.stats().saved == frames
-    return delivered
+    return delivered, capture.stats()
 
 
 def assert_loads_as_delivered(dataset, batch, delivered, scale):
@@ -77,7 +78,8 @@ def assert_loads_as_delivered(dataset, batch, delivered, scale):
 
 @pytest.mark.parametrize('max_image_size', [0, 384])
 def test_yolo_and_coco_load_back_as_the_predictions_delivered(tmp_path, max_image_size):
-    delivered = run_clip(tmp_path, 8, max_image_size=max_image_size, coco=True)
+    delivered, stats = run_clip(tmp_path, 8, max_image_size=max_image_size, coco=True)
+    assert stats.dataset_bytes == tree_size(tmp_path)  # the COCO file rewritten included
     [batch] = batches(tmp_path)
     scale = 384 / 768 if max_image_size else 1.0
     for image in (batch / 'images').iterdir():
@@ -136,7 +138,8 @@ def test_a_restart_continues_the_batch_without_overwriting(tmp_path):
     with open(batch / 'manifest.jsonl', 'ab') as manifest:
         manifest.write(b'{"image": "cut by a power lo')
     old_manifest = (batch / 'manifest.jsonl').read_bytes()
-    assert capture_results(tmp_path, range(3)).saved == 3
+    stats = capture_results(tmp_path, range(3))
+    assert stats.saved == 3 and stats.dataset_bytes == tree_size(tmp_path)
     after = tree(tmp_path)
     unchanged = {k: v for k, v in before.items() if not k.endswith('manifest.jsonl')}
     assert {k: after[k] for k in unchanged} == unchanged

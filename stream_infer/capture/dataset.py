@@ -99,6 +99,19 @@ def data_yaml(names: Sequence[str]) -> bytes:
             '\n' + text).encode()
 
 
+def size_of(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def rewrite(path: Path, data: bytes, fsync: bool = False) -> int:
+    """Replace path's content atomically; return how many bytes the directory grew by."""
+    before = size_of(path)
+    return write_atomic(path, data, fsync=fsync) - before
+
+
 def append_line(path: Path, line: bytes, fsync: bool = False) -> None:
     """Append one line with a single write; on failure cut the file back to where it was."""
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -182,8 +195,7 @@ class Batch:
         self.next_seq = max(seqs, default=0) + 1
         added = 0
         if read_names(self.directory) != self.names:
-            added += write_atomic(self.directory / DATA_YAML, data_yaml(self.names),
-                                  fsync=self.fsync)
+            added += rewrite(self.directory / DATA_YAML, data_yaml(self.names), self.fsync)
         if self.manifest.exists() and self.manifest.stat().st_size:
             with open(self.manifest, 'rb') as tail:
                 tail.seek(-1, os.SEEK_END)
@@ -206,7 +218,7 @@ class Batch:
         self.names.extend(str(i) for i in range(len(self.names), top + 1))
         if self.coco is not None:
             self.coco.names = self.names
-        return write_atomic(self.directory / DATA_YAML, data_yaml(self.names), fsync=self.fsync)
+        return rewrite(self.directory / DATA_YAML, data_yaml(self.names), self.fsync)
 
     def write(self, job: CaptureJob, encoded: Encoded, source_slug: str) -> CaptureRecord:
         """Write the image, its label and its manifest line; nothing of it stays on failure."""
@@ -253,10 +265,11 @@ class Batch:
                               str(self.images))
 
     def flush(self, force: bool = False) -> int:
-        """Rewrite the COCO file if due (or force); return the bytes written."""
+        """Rewrite the COCO file if due (or force); return how many bytes the batch grew by."""
         path = self.directory / COCO_FILE
+        before = size_of(path)
         if self.coco is not None and self.coco.save(path, time.monotonic(), force, self.fsync):
-            return path.stat().st_size
+            return size_of(path) - before
         return 0
 
 

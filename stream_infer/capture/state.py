@@ -41,7 +41,7 @@ class CaptureState(StrEnum):
 
     @property
     def stopped(self) -> bool:
-        """True when no frame will be written any more (until a new capture is made)."""
+        """Return True when no frame will be written any more (until a new capture is made)."""
         return self in (CaptureState.BUDGET_REACHED, CaptureState.FAILED, CaptureState.CLOSED)
 
 

@@ -44,6 +44,7 @@ from stream_infer.errors import StreamInferError
 
 LOG = logging.getLogger('stream_infer.capture')
 THREAD_NAME = 'stream_infer-capture'
+MANIFEST_LINE = 4096  # bytes counted for a manifest line before it is written
 
 WHY = {errno.ENOSPC: 'the disk is full', errno.EDQUOT: 'the disk quota is spent',
        errno.EROFS: 'the filesystem is read-only', errno.EACCES: 'permission denied',
@@ -93,6 +94,7 @@ class CaptureWorker:
         self.write_errors = 0
         self.errors = 0
         self.last_image = ''
+        self._batch: Optional[Path] = None
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
 
@@ -103,7 +105,7 @@ class CaptureWorker:
 
     @property
     def accepting(self) -> bool:
-        """False once capture has stopped (jobs would only be dropped)."""
+        """Return False once capture has stopped (jobs would only be dropped)."""
         return not self.state.stopped and not self._closing.is_set()
 
     @property
@@ -168,13 +170,14 @@ class CaptureWorker:
             return
         try:
             encoded = self.writer.encode(job)
-            over = self.disk.over_budget(encoded.nbytes)
+            nbytes = encoded.nbytes + MANIFEST_LINE  # and its manifest line, at most about
+            over = self.disk.over_budget(nbytes)
             if over:
                 self.dropped_disk += 1
                 self._stop(CaptureState.BUDGET_REACHED, over)
                 _settle(job.futures, error=f'not written: {over}')
                 return
-            low = self.disk.low_space(encoded.nbytes)
+            low = self.disk.low_space(nbytes)
             if low:
                 self.dropped_disk += 1
                 if self.state != CaptureState.LOW_DISK:
@@ -199,7 +202,11 @@ class CaptureWorker:
                               job.frame_id, self.errors)
             _settle(job.futures, error=f'{type(exc).__name__}: {exc}')
             return
-        self.disk.add(record.nbytes)
+        if record.batch != self._batch:  # a batch opened (and tidied): count it all again
+            self._batch = record.batch
+            self.disk.scan()
+        else:
+            self.disk.add(record.nbytes)
         self.saved += 1
         self.saved_bytes += record.nbytes
         self.last_image = str(record.image)
