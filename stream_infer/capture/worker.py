@@ -32,6 +32,7 @@ import os
 from pathlib import Path
 import queue
 import threading
+import time
 from typing import Optional, Tuple
 
 from stream_infer.capture.atomic import TEMP
@@ -124,6 +125,7 @@ class CaptureWorker:
 
     def close(self, timeout: float = 5.0) -> bool:
         """Write what is queued (within timeout), flush the COCO file, end; True when done."""
+        deadline = time.monotonic() + timeout
         if not self._closing.is_set():
             self._closing.set()
             try:
@@ -131,7 +133,7 @@ class CaptureWorker:
             except queue.Full:
                 pass
         if self._thread.ident is not None:
-            self._thread.join(timeout)
+            self._thread.join(max(0.0, deadline - time.monotonic()))
         done = not self._thread.is_alive()
         if done and not self.state.stopped:
             self.state = CaptureState.CLOSED  # a stopped capture keeps saying why it stopped
