@@ -63,7 +63,8 @@ def test_rules_file_and_capture_options(tmp_path):
     done = cli(bundled_clip_path(), '--max-frames', 6, '--json', '-', '--capture',
                tmp_path / 'dataset', '--capture-rules', rules, '--capture-min-interval-s', 0,
                '--capture-per-minute', 0, '--capture-min-free-mb', 0, '--capture-coco',
-               '--capture-max-image-size', 384, '--capture-jpeg-quality', 70)
+               '--capture-max-image-size', 384, '--capture-jpeg-quality', 70,
+               '--capture-queue-size', 16)
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 6  # stdout keeps the JSON lines only
     assert 'capture: 6 images saved' in done.stderr and 'anyone 6' in done.stderr

@@ -235,7 +235,7 @@ class CaptureSink:
                 dropped_disk=worker.dropped_disk,
                 dropped_stopped=self._dropped_stopped + worker.dropped_stopped,
                 write_errors=worker.write_errors, errors=self._errors + worker.errors,
-                queue_depth=worker.queue.qsize(), last_image=worker.last_image)
+                pending=worker.pending, last_image=worker.last_image)
 
     def close(self, timeout: float = 5.0) -> bool:
         """Stop choosing frames, write those queued (within timeout); True when all were."""

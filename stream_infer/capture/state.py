@@ -56,6 +56,7 @@ class CaptureStats:
     dropped_limits (caps, min interval), dropped_queue (the disk was slower than the rules),
     dropped_disk (budget or free space), dropped_stopped (after capture stopped). write_errors:
     writes that failed (the first one stops capture); errors: anything else that went wrong.
+    pending: frames handed to the worker and not yet written or dropped (at most queue_size + 1).
     """
 
     state: CaptureState = CaptureState.CAPTURING
@@ -74,7 +75,7 @@ class CaptureStats:
     dropped_stopped: int = 0
     write_errors: int = 0
     errors: int = 0
-    queue_depth: int = 0
+    pending: int = 0
     last_image: str = ''
 
     def summary(self) -> str:

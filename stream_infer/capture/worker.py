@@ -96,6 +96,8 @@ class CaptureWorker:
         self.errors = 0
         self.last_image = ''
         self._batch: Optional[Path] = None
+        self._pending = 0  # offered and not yet handled
+        self._pending_lock = threading.Lock()
         self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
 
@@ -113,14 +115,21 @@ class CaptureWorker:
     def full(self) -> bool:
         return self.queue.full()
 
+    @property
+    def pending(self) -> int:
+        """Return the jobs offered that are not yet written or dropped."""
+        return self._pending
+
     def offer(self, job: CaptureJob) -> bool:
         """Queue job without waiting; False when the queue is full or capture is closing."""
         if self._closing.is_set():
             return False
-        try:
-            self.queue.put_nowait(job)
-        except queue.Full:
-            return False
+        with self._pending_lock:
+            try:
+                self.queue.put_nowait(job)
+            except queue.Full:
+                return False
+            self._pending += 1
         return True
 
     def close(self, timeout: float = 5.0) -> bool:
@@ -154,7 +163,11 @@ class CaptureWorker:
                 continue
             if job is None:
                 break
-            self._handle(job)
+            try:
+                self._handle(job)
+            finally:
+                with self._pending_lock:
+                    self._pending -= 1
         self._flush(force=True)
         while True:  # jobs that came after the end (a racing offer): not written
             try:
@@ -163,6 +176,8 @@ class CaptureWorker:
                 break
             if job is not None:
                 self.dropped_stopped += 1
+                with self._pending_lock:
+                    self._pending -= 1
                 _settle(job.futures, error='capture closed before the frame was written')
 
     def _handle(self, job: CaptureJob) -> None:
