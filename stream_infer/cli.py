@@ -31,9 +31,10 @@ from pathlib import Path
 import re
 import sys
 import time
-from typing import Any, Dict, List, Optional, TextIO, Tuple
+from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from stream_infer.annotate import FrameAnnotator
+from stream_infer.capture.config import CaptureOptions, RULE_SYNTAX
 from stream_infer.errors import ConfigurationError, StreamInferError
 from stream_infer.lanes import NAME_PATTERN
 from stream_infer.options import (
@@ -58,31 +59,43 @@ OPTION_GROUPS = (('model', ModelOptions), ('detections', PostprocessOptions),
                  ('reconnect (cameras and network streams)', ReconnectPolicy))
 
 
-def add_option_flags(group: argparse._ArgumentGroup, cls: type) -> None:
-    """One flag per option of cls, with its help, default and type taken from the option."""
+def add_option_flags(group: argparse._ArgumentGroup, cls: type, prefix: str = '',
+                     skip: Sequence[str] = ()) -> None:
+    """
+    One flag per option of cls, with its help, default and type taken from the option.
+
+    prefix names the flags and their dests (prefix 'capture_': --capture-per-minute, dest
+    capture_per_minute); skip: options the caller gives flags of its own.
+    """
     for name, f in option_fields(cls).items():
+        if name in skip:
+            continue
         meta = f.metadata
-        flag = FLAG_NAMES.get(name, '--' + name.replace('_', '-'))
+        dest = prefix + name
+        flag = FLAG_NAMES.get(name, '--' + name.replace('_', '-')) if not prefix \
+            else '--' + dest.replace('_', '-')
         text = meta['help']
         if meta['kind'] is bool:
-            group.add_argument(flag, dest=name, action='store_true', default=f.default,
+            group.add_argument(flag, dest=dest, action='store_true', default=f.default,
                                help=text)
         elif meta['kind'] is tuple:
             singular = name[:-2] if name.endswith('ses') else name.rstrip('s')
-            group.add_argument(flag, dest=name, nargs='+', default=f.default,
+            group.add_argument(flag, dest=dest, nargs='+', default=f.default,
                                metavar=singular.upper(), help=text)
         else:
             kind = meta['kind']
             shown = '' if f.default is None else f' ({f.default})'
-            group.add_argument(flag, dest=name, type=kind, default=f.default,
+            group.add_argument(flag, dest=dest, type=kind, default=f.default,
                                metavar=name.split('_')[-1].upper(),
                                help=f'{text}{shown}; {describe_accepted(f, none=None)}'
                                if meta['bounds'] or meta['choices'] else f'{text}{shown}')
 
 
-def option_values(args: argparse.Namespace, cls: type) -> dict:
-    """Return the values the parsed flags give the options of cls."""
-    return {name: getattr(args, name) for name in option_fields(cls)}
+def option_values(args: argparse.Namespace, cls: type, prefix: str = '',
+                  skip: Sequence[str] = ()) -> dict:
+    """Return the values the parsed flags give the options of cls (see add_option_flags)."""
+    return {name: getattr(args, prefix + name) for name in option_fields(cls)
+            if name not in skip}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
                      'several sources: one per source, VIDEO with _NAME before the suffix')
     out.add_argument('--quiet', action='store_true', help='no progress and no summary')
     out.add_argument('--verbose', '-v', action='store_true', help='log what the engine does')
+    add_capture_flags(parser)
     return parser
 
 
@@ -150,6 +164,57 @@ def video_paths(output: str, names: Tuple[str, ...]) -> List[Path]:
     if len(names) == 1 and not names[0]:
         return [path]
     return [path.with_name(f'{path.stem}_{name}{path.suffix}') for name in names]
+
+
+# ---------------------------------------------------------------------- hard-example capture
+CAPTURE_PREFIX = 'capture_'
+CAPTURE_OWN_FLAGS = ('directory', 'rules', 'rules_file')  # --capture, --capture-rule(s)
+
+
+def _rule_kinds_help() -> str:
+    from stream_infer.capture.rule_set import RULE_KINDS
+    from stream_infer.capture.rules import Rule
+    common = list(option_fields(Rule))
+    kinds = []
+    for kind, cls in RULE_KINDS.items():
+        own = [name for name in option_fields(cls) if name not in common]
+        kinds.append(f'{kind} ({", ".join(own)})' if own else kind)
+    return f'kinds: {"; ".join(kinds)}; every rule also takes {", ".join(common)}'
+
+
+def add_capture_flags(parser: argparse.ArgumentParser) -> None:
+    """Add the capture flags: --capture DIR, the rules, one flag per CaptureOptions field."""
+    group = parser.add_argument_group(
+        'capture (frames worth labelling saved as a YOLO dataset, the predictions as labels)')
+    group.add_argument('--capture', metavar='DIR', default=None,
+                       help='save the frames the rules pick to DIR (a batch folder per UTC '
+                       'day: images/, labels/, data.yaml, manifest.jsonl); without rule flags '
+                       'the default rules: ' + ', '.join(CaptureOptions().rules))
+    group.add_argument('--capture-rule', metavar='SPEC', action='append', default=None,
+                       help=f'a sampling rule, {RULE_SYNTAX}, e.g. new_track or '
+                       f'count:at_least=5,classes=person; repeat for more (replaces the '
+                       f'default rules); {_rule_kinds_help()}')
+    group.add_argument('--capture-rules', metavar='YAML', default=None,
+                       help='a YAML file with a list of rules (specs or mappings with a kind '
+                       'key; replaces the default rules)')
+    add_option_flags(group, CaptureOptions, CAPTURE_PREFIX, CAPTURE_OWN_FLAGS)
+
+
+def open_capture(args: argparse.Namespace, stream: InferenceStream) -> Optional[Any]:
+    """Return the CaptureSink the capture flags ask for (None without --capture)."""
+    if not args.capture:
+        if args.capture_rule or args.capture_rules:
+            raise ConfigurationError('--capture-rule and --capture-rules need --capture DIR')
+        return None
+    if args.capture_rule and args.capture_rules:
+        raise ConfigurationError('give either --capture-rule or --capture-rules, not both')
+    values = option_values(args, CaptureOptions, CAPTURE_PREFIX, CAPTURE_OWN_FLAGS)
+    values.update(directory=args.capture, rules_file=args.capture_rules)
+    if args.capture_rule:
+        values['rules'] = tuple(args.capture_rule)
+    from stream_infer.capture import CaptureSink
+    return CaptureSink.from_options(CaptureOptions(**values), stream.class_names,
+                                    source=redact(stream.source_description))
 
 
 def _classes(values: Optional[List[str]]) -> Optional[list]:
@@ -293,12 +358,16 @@ def _videos(stream: InferenceStream, output: str) -> List[VideoSink]:
 def _run(stream: InferenceStream, args: argparse.Namespace) -> int:
     json_out: Optional[JsonLinesSink] = None
     videos: List[VideoSink] = []
+    capture = None
     try:
+        capture = open_capture(args, stream)
         if args.output:
             videos = _videos(stream, args.output)
         if args.json:
             json_out = JsonLinesSink(sys.stdout if args.json == '-' else args.json)
     except (ValueError, OSError) as exc:
+        if capture is not None:
+            capture.close()
         return _error(exc)
     report = sys.stderr if args.json == '-' else sys.stdout
     summary = Summary()
@@ -317,6 +386,8 @@ def _run(stream: InferenceStream, args: argparse.Namespace) -> int:
             progress.update()
 
     stream.on_result(on_result)
+    if capture is not None:
+        stream.on_result(capture)
     code = EXIT_OK
     try:
         stream.run()
@@ -329,6 +400,8 @@ def _run(stream: InferenceStream, args: argparse.Namespace) -> int:
             json_out.close()
         for video in videos:
             video.close()
+        if capture is not None:
+            capture.close()
         if show_progress:
             progress.update(force=progress.shown)
             progress.finish()
@@ -346,6 +419,8 @@ def _run(stream: InferenceStream, args: argparse.Namespace) -> int:
             print(f'annotated video: {video.path} ({video.frames} frames)', file=report)
         if args.json and args.json != '-':
             print(f'json lines: {os.fspath(args.json)}', file=report)
+        if capture is not None:
+            print(f'capture: {capture.stats().summary()}', file=report)
     return code
 
 
