@@ -169,6 +169,19 @@ def test_trigger_saves_the_next_frame_whatever_rules_and_caps_say(tmp_path):
         late.result(timeout=1)
 
 
+def test_trigger_current_saves_the_last_frame_delivered_at_once(tmp_path):
+    with CaptureSink(tmp_path, ['person'], rules=[], **NO_LIMITS) as capture:
+        waiting = capture.trigger(current=True)  # nothing delivered yet: the next frame
+        capture(result(4, PERSON_BOX))
+        assert waiting.result(timeout=10).frame_id == 4
+        capture(result(5, PERSON_BOX))
+        now = capture.trigger(current=True)  # no frame follows: the stream may be idle
+        record = now.result(timeout=10)
+        assert record.frame_id == 5 and record.rules == ('manual',)
+        assert read_index(cv2.imread(str(record.image))) == 5
+    assert saved_frames(tmp_path) == [(4, ['manual']), (5, ['manual'])]
+
+
 def test_trigger_obeys_the_disk_limits(tmp_path):
     with CaptureSink(tmp_path, ['person'], rules=[], **dict(NO_LIMITS, min_free_mb=1e9)) as cap:
         request = cap.trigger()

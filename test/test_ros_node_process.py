@@ -237,6 +237,8 @@ def params_file(tmp_path, text, name='params.yaml'):
      'reconnect_max_delay (0.2) must be >= reconnect_delay (0.5)'),
     ('file: classes: [true]', 'classes=[True]: expected a list of class names or indices'),
     ('file: confidence: [0.3', "Couldn't parse params file"),
+    ('file: capture_rules: [sometimes]', "capture rule 'sometimes': unknown kind 'sometimes'"),
+    ('-p capture_per_hour:=-1', 'capture_per_hour=-1: expected an integer >= 0'),
 ], ids=lambda v: v if v.startswith(('-p', 'file')) else '')
 def test_a_refused_start_up_value_is_one_line_and_exit_status_2(tmp_path, given, line):
     if given.startswith('file: '):

@@ -104,6 +104,7 @@ class CaptureSink:
         self._interval = MinInterval(options.min_interval_s)
         self._lock = threading.Lock()
         self._requests: List[Future] = []
+        self._last: Any = None  # the last result seen: what trigger(current=True) saves
         self._fired: Counter = Counter()
         self._frames_seen = 0
         self._manual_requests = 0
@@ -158,6 +159,7 @@ class CaptureSink:
         view = FrameView.of(result)
         now = self._clock()
         with self._lock:
+            self._last = result  # a reference: frames are never drawn on, copied when kept
             self._frames_seen += 1
             fired = self._rules.evaluate(view, source)
             self._fired.update(fired)
@@ -198,26 +200,54 @@ class CaptureSink:
             future.set_exception(CaptureError(why))
 
     # ------------------------------------------------------------------ any thread
-    def trigger(self) -> Future:
+    def trigger(self, current: bool = False) -> Future:
         """
-        Save the next frame whatever the rules, caps and interval say; return a Future.
+        Save a frame whatever the rules, caps and interval say; return a Future.
 
+        current=False: the next frame delivered; current=True: the last one delivered (what
+        is on screen now, also when the stream is idle), or the next when none came yet.
         The future resolves with the CaptureRecord once the frame is written, or raises
         CaptureError saying why it was not (disk limits, full queue, capture stopped or
         closed). Waiting for it with a timeout suits a service: future.result(timeout=2.0);
         cancel() it to withdraw the request.
         """
+        last = self._last if current else None
+        if last is not None:
+            return self.save(last)
         future: Future = Future()
         with self._lock:
             self._manual_requests += 1
-            if self._closed or not self._worker.accepting:
-                future.set_running_or_notify_cancel()
-                self._dropped_stopped += 1
-                future.set_exception(CaptureError(
-                    f'capture stopped: {self._worker.message or "closed"}'))
-            else:
+            if not self._refused_when_stopped(future):
                 self._requests.append(future)
         return future
+
+    def save(self, result: Any) -> Future:
+        """
+        Save this StreamResult now, as a manual capture (rules, caps and interval bypassed).
+
+        Returns a Future as trigger() does; the disk limits still apply.
+        """
+        future: Future = Future()
+        with self._lock:
+            self._manual_requests += 1
+            if self._refused_when_stopped(future):
+                return future
+            future.set_running_or_notify_cancel()
+            job = CaptureJob.of(result, (MANUAL,), source_of(result, self._source),
+                                self._wall_clock(), futures=(future,))
+            if not self._worker.offer(job):
+                self._dropped_queue += 1
+                self._refuse([future], 'the capture queue is full')
+        return future
+
+    def _refused_when_stopped(self, future: Future) -> bool:
+        """Fail future and return True when capture is closed or stopped (lock held)."""
+        if not self._closed and self._worker.accepting:
+            return False
+        future.set_running_or_notify_cancel()
+        self._dropped_stopped += 1
+        future.set_exception(CaptureError(f'capture stopped: {self._worker.message or "closed"}'))
+        return True
 
     def stats(self) -> CaptureStats:
         """Return a snapshot of the counters and the state (thread-safe)."""
@@ -241,6 +271,7 @@ class CaptureSink:
         """Stop choosing frames, write those queued (within timeout); True when all were."""
         with self._lock:
             self._closed = True
+            self._last = None
             requests, self._requests = self._requests, []
         for future in requests:
             if future.set_running_or_notify_cancel():

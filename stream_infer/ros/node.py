@@ -44,6 +44,7 @@ from std_msgs.msg import Header
 
 from stream_infer.annotate import FrameAnnotator
 from stream_infer.bundled import bundled_model_path
+from stream_infer.capture.config import CaptureOptions
 from stream_infer.detection import Detector
 from stream_infer.errors import ConfigurationError, StreamInferError
 from stream_infer.malloc_tuning import large_blocks_on_mmap, release_free_memory
@@ -52,6 +53,7 @@ from stream_infer.options import (
     TrackerOptions)
 from stream_infer.results import StreamResult
 from stream_infer.ros import conversions
+from stream_infer.ros.capture_service import NodeCapture
 from stream_infer.ros.diagnostics import diagnostics_msg
 from stream_infer.ros.outputs import CostMeter, header_for, NodeOutputs
 from stream_infer.ros.parameters import (
@@ -65,6 +67,7 @@ NODE_NAME = 'stream_infer'
 TRACKER_PARAMS = frozenset(p.name for p in PARAMS if p.target is TrackerOptions) | {'tracking'}
 POSTPROCESS_PARAMS = frozenset(p.name for p in PARAMS if p.target is PostprocessOptions)
 ANNOTATOR_PARAMS = frozenset(('annotated_traces', 'annotated_trace_length', 'annotated_labels'))
+CAPTURE_PARAMS = frozenset(p.name for p in PARAMS if p.target is CaptureOptions)
 ENDED_REASONS = ('ended', 'failed', 'error')  # stop reasons that leave an active node idle
 
 
@@ -121,6 +124,7 @@ class StreamInferNode(LifecycleNode):
         self._incompatible_publishers = 0  # publishers on the input topic whose QoS can't match
         self._input_cost = CostMeter()  # the node's own cost per image in (conversion, hand-off)
         self._stream_state = 'idle'
+        self._capture = NodeCapture(self)  # hard examples; ~/capture
         self._set_call = threading.local()  # what the set being applied changes (names)
         self.add_pre_set_parameters_callback(self._normalize_parameters)
         self.add_on_set_parameters_callback(self._validate_parameters)
@@ -248,6 +252,8 @@ class StreamInferNode(LifecycleNode):
                 self._publish_label_info()
             if 'max_image_pixels' in names:
                 self._max_image_pixels = self._options()[DecodeOptions].max_image_pixels
+            if stream is not None and names & CAPTURE_PARAMS:
+                self._start_capture(stream, self._options()[CaptureOptions])
             timer = self._diag_timer
             if 'diagnostics_period' in names and timer is not None:
                 timer.timer_period_ns = int(self._p('diagnostics_period') * 1e9)
@@ -308,11 +314,14 @@ class StreamInferNode(LifecycleNode):
                 reconnect=options[ReconnectPolicy], clock=self._now_seconds,
                 **self._postprocess_kwargs())
             stream.on_result(self._on_result)
+            stream.on_result(self._capture)
             stream.on_start(lambda *_: self._event('started'))
             stream.on_stop(self._on_stream_stop)
+            self._start_capture(stream, options[CaptureOptions])
             stream.start()
         except (StreamInferError, OSError, ValueError) as exc:
             self.get_logger().error(f'activate failed: {exc}')
+            self._capture.stop()
             return TransitionCallbackReturn.FAILURE
         with self._lock:
             self._stream = stream
@@ -440,6 +449,12 @@ class StreamInferNode(LifecycleNode):
         subscription = self._subscription
         return subscription.topic_name if subscription is not None else 'the image topic'
 
+    def _start_capture(self, stream: InferenceStream, options: CaptureOptions) -> None:
+        """(Re)start capture; the manifest names the topic or the (redacted) source."""
+        source = (stream.source_description if self._p('source')
+                  else self.resolve_topic_name('image'))
+        self._capture.start(options, self._detector.class_names, source)
+
     def _stop_stream(self) -> None:
         if self._subscription is not None:
             self.destroy_subscription(self._subscription)
@@ -451,6 +466,7 @@ class StreamInferNode(LifecycleNode):
             stream, self._stream = self._stream, None
         if stream is not None:
             stream.stop()
+        self._capture.stop()  # after the stream: the last frames are still looked at
 
     def _release(self) -> None:
         outputs, self._outputs = self._outputs, None
@@ -550,13 +566,15 @@ class StreamInferNode(LifecycleNode):
             self.get_fully_qualified_name(), stream.stats(), self._detector.provider,
             self._bad_images, self._last_bad_image, self.get_clock().now().to_msg(),
             warnings=([f'{self._incompatible_publishers} publisher(s) with incompatible QoS '
-                       'on the input topic'] if self._incompatible_publishers else []),
+                       'on the input topic'] if self._incompatible_publishers else [])
+            + self._capture.warnings(),
             input_messages_lost=self._input_lost,
             input_incompatible_publishers=self._incompatible_publishers,
             annotated_published=outputs.annotated_published,
             annotated_compressed_published=outputs.annotated_compressed_published,
             node_input_ms=f'{self._input_cost.mean_ms:.3f}',
-            node_output_ms=f'{outputs.cost.mean_ms:.3f}'))
+            node_output_ms=f'{outputs.cost.mean_ms:.3f}',
+            **self._capture.diagnostic_values()))
 
     def shutdown_now(self) -> None:
         """Stop the engine and release everything, whatever the state (process exit)."""

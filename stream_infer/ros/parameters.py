@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from stream_infer.capture.config import CaptureOptions
 from stream_infer.errors import ConfigurationError
 from stream_infer.options import (
     check_options, check_value, DecodeOptions, describe_accepted, ModelOptions, option,
@@ -135,6 +136,10 @@ class Param:
         return value
 
 
+CAPTURE_PREFIX = 'capture_'
+CAPTURE_UNSET = {'rules_file': '', 'seed': -1}  # the ROS values of the options' None
+
+
 def _param(name: str, target: type, field: Optional[str] = None, kind: str = LIVE,
            default: Any = None, ros_none: Any = None) -> Param:
     """Build a Param whose ROS default is the option's unless given (None -> ros_none)."""
@@ -190,6 +195,9 @@ PARAMS = (
     _param('diagnostics_period', NodeOptions),
     # inputs (live)
     _param('max_image_pixels', DecodeOptions),
+    # hard-example capture (live: a change starts a new capture with the new values)
+    *(_param(f'{CAPTURE_PREFIX}{name}', CaptureOptions, name, ros_none=CAPTURE_UNSET.get(name))
+      for name in option_fields(CaptureOptions)),
 )
 BY_NAME = {p.name: p for p in PARAMS}
 RCLPY_PARAMETERS = ('use_sim_time', 'start_type_description_service')  # rclpy declares these
@@ -234,14 +242,17 @@ def normalized_value(name: str, value: Any) -> Any:
     """
     Return the value parameter name stores for value (value itself when nothing changes).
 
-    `classes` accepts an empty array of any ROS type (`ros2 param set ... classes "[]"` sends a
-    bool array; an empty YAML list arrives without a type) and integer indices; both are stored
-    as the string array `classes` is declared with.
+    String-array parameters accept an empty array of any ROS type (`ros2 param set ... classes
+    "[]"` sends a bool array; an empty YAML list arrives without a type), and `classes` integer
+    indices; both are stored as the string array the parameter is declared with.
     """
-    if name != 'classes':
+    p = BY_NAME.get(name)
+    if p is None or not isinstance(p.default, list):
         return value
     if value is None or (is_array(value) and len(value) == 0):
-        return []
+        return []  # an empty array of any type: the string array the parameter is
+    if name != 'classes':
+        return value
     if is_array(value) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         return [str(v) for v in value]
     return value
@@ -319,8 +330,10 @@ def foreign_names(names: Sequence[str]) -> List[str]:
 def _in_parameter_words(message: str) -> str:
     """Name parameters, not option fields, in an option's error message."""
     for p in PARAMS:
-        if p.field != p.name:
-            message = re.sub(rf'\b{p.field}\b', p.name, message)
+        if p.field != p.name:  # 'initial_delay (10)', 'capture rules=...', not every 'rules'
+            what = getattr(p.target, 'what', '')
+            prefix = rf'(?:{what} )?' if what else ''
+            message = re.sub(rf'\b{prefix}{p.field}\b(?=\s*[=(])', p.name, message)
     return message
 
 

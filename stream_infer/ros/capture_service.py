@@ -1,0 +1,117 @@
+# Copyright 2026 The stream_infer Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Hard-example capture in the node: the capture_* parameters, `~/capture`, diagnostics values.
+
+The node feeds every result to one CaptureSink (stream_infer.capture) while it is active and
+capture_directory is set; a change of any capture_* parameter starts a new sink with the new
+values (what was queued by the old one is written first). `~/capture` (std_srvs/Trigger) saves
+the frame the node delivered last, now, whatever the rules and caps say (never beyond the disk
+limits), and answers with the image path or the reason nothing was written.
+"""
+
+import threading
+from typing import Any, Dict, List, Optional, Sequence
+
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
+from std_srvs.srv import Trigger
+
+from stream_infer.capture import CaptureError, CaptureSink, CaptureState
+from stream_infer.capture.config import CaptureOptions
+
+SERVICE_TIMEOUT_S = 3.0  # a manual capture waits this long for the frame to reach the disk
+
+
+class NodeCapture:
+    """The node's capture sink (or none), its service and what it reports."""
+
+    def __init__(self, node) -> None:
+        self._node = node
+        self._lock = threading.Lock()
+        self._sink: Optional[CaptureSink] = None
+        self._last: Any = None  # the result delivered last, whichever sink saw it
+        self._service = node.create_service(
+            Trigger, '~/capture', self._on_trigger,
+            callback_group=MutuallyExclusiveCallbackGroup())
+
+    @property
+    def sink(self) -> Optional[CaptureSink]:
+        return self._sink
+
+    def start(self, options: CaptureOptions, class_names: Sequence[str], source: str) -> None:
+        """(Re)start capturing with options; no capture when options.directory is empty."""
+        sink = (CaptureSink.from_options(options, class_names, source=source)
+                if options.directory else None)
+        with self._lock:
+            old, self._sink = self._sink, sink
+        if old is not None:
+            old.close()
+        if sink is not None:
+            self._node.get_logger().info(
+                f'capturing hard examples into {sink.directory} (rules: '
+                f'{", ".join(sink.rule_names) or "none, ~/capture only"})')
+
+    def stop(self) -> None:
+        """Stop capturing (what is queued is written first); forget the last frame."""
+        self.start(CaptureOptions(), (), '')
+        self._last = None
+
+    def __call__(self, result: Any) -> None:
+        """Look at one delivered result (never raises: the sink counts its own errors)."""
+        self._last = result
+        sink = self._sink
+        if sink is not None:
+            sink(result)
+
+    def _on_trigger(self, request: Trigger.Request, response: Trigger.Response):
+        sink = self._sink
+        if sink is None:
+            response.success = False
+            response.message = ('capture is off: set capture_directory (and activate the node) '
+                                'to save frames')
+            return response
+        try:
+            last = self._last
+            request = sink.save(last) if last is not None else sink.trigger()
+            record = request.result(timeout=SERVICE_TIMEOUT_S)
+            response.success, response.message = True, str(record.image)
+        except CaptureError as exc:
+            response.success, response.message = False, str(exc)
+        except Exception as exc:  # noqa: BLE001 - a timeout or any failure: answer, never raise
+            response.success = False
+            response.message = f'no frame saved within {SERVICE_TIMEOUT_S:g} s ({exc!r})'
+        return response
+
+    def diagnostic_values(self) -> Dict[str, Any]:
+        """Return capture counters and state for /diagnostics (empty while not capturing)."""
+        sink = self._sink
+        if sink is None:
+            return {}
+        stats = sink.stats()
+        values = {f'capture.{key}': value for key, value in vars(stats).items()
+                  if not isinstance(value, dict)}
+        values.update({f'capture.fired.{rule}': count for rule, count in stats.fired.items()})
+        return values
+
+    def warnings(self) -> List[str]:
+        """Return what a user must see at WARN: a capture that stopped or is paused (low disk)."""
+        sink = self._sink
+        if sink is None or sink.state == CaptureState.CAPTURING:
+            return []
+        return [f'capture {sink.state}: {sink.stats().message}']
+
+    def destroy(self) -> None:
+        self.stop()
+        self._node.destroy_service(self._service)
