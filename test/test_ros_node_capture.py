@@ -25,16 +25,28 @@ from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import pytest
 from rclpy.parameter import Parameter
-from ros_harness import SENSOR_QOS, wait_for
+from ros_harness import constant_end2end_model, RosHarness, SENSOR_QOS, wait_for
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 import supervision as sv
-from test_ros_node import (  # noqa: F401 - fixtures
-    _diag_values, _set, by_stamp, image_msg, model_path, NAMES, publish_until, ros, start_node,
-    with_stamp)
+from test_ros_node import (
+    _diag_values, _set, by_stamp, image_msg, NAMES, publish_until, ROWS, start_node, with_stamp)
 from vision_msgs.msg import Detection2DArray
 
 from stream_infer.ros.node import StreamInferNode
+
+
+@pytest.fixture(scope='module')
+def model_path(tmp_path_factory):
+    return constant_end2end_model(tmp_path_factory.mktemp('m') / 'const.onnx', ROWS,
+                                  names=NAMES)
+
+
+@pytest.fixture
+def ros():
+    harness = RosHarness()
+    yield harness
+    harness.close()
 
 
 def trigger(ros, node_name):
@@ -42,8 +54,8 @@ def trigger(ros, node_name):
     return ros.call(client, Trigger.Request())
 
 
-def test_capture_service_saves_the_current_frame_with_the_published_boxes(ros, model_path,
-                                                                        tmp_path):
+def test_capture_service_saves_the_current_frame_with_the_published_boxes(
+        ros, model_path, tmp_path):
     dataset = tmp_path / 'hard'
     start_node(ros, model_path, name='si_cap', capture_directory=str(dataset),
                capture_rules=['new_track'], diagnostics_period=0.2)
@@ -78,8 +90,8 @@ def test_capture_service_saves_the_current_frame_with_the_published_boxes(ros, m
     assert values['capture.state'] == 'capturing' and 'capture.fired.new_track' in values
 
 
-def test_capture_parameters_are_checked_applied_live_and_off_by_default(ros, model_path,
-                                                                        tmp_path):
+def test_capture_parameters_are_checked_applied_live_and_off_by_default(
+        ros, model_path, tmp_path):
     start_node(ros, model_path, name='si_cap2')
     got = ros.collect(Detection2DArray, 'detections')
     pub = ros.probe.create_publisher(Image, 'image', SENSOR_QOS)
