@@ -332,7 +332,9 @@ class InferenceStream:
         Call callback(state, message) on each source state change (loss, recovery...).
 
         source: only that source's changes. None: every source's (with several sources the
-        message then starts with the source's name and ': ').
+        message then starts with the source's name and ': '). The callback runs on the thread
+        that saw the change (the source's capture thread, or the caller of start()), not on
+        the delivery thread: keep it short and thread-safe.
         """
         if source is None:
             return self._state_cbs.add(callback)

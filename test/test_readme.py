@@ -49,6 +49,7 @@ def test_readme_many_sources_example_runs_per_source():
                  and len(line.split()) == 3 and line.split()[1].isdigit()]
     assert sorted((name, int(i)) for name, i, _ in per_frame) == sorted(
         [('left', i) for i in range(20)] + [('right', i) for i in range(20)])
-    assert 'right is connected' in lines and 'right is stopped' in lines
+    [states] = [line for line in lines if line.startswith('right was ')]
+    assert 'connected' in states and states.endswith('stopped'), states
     assert any(line.startswith('left 20 max_frames') for line in lines), lines[-4:]
     assert lines[-1] == 'total 40 max_frames'
