@@ -50,7 +50,7 @@ ARGUMENTS = {
 
 
 def nodes(context):
-    """The shared node, or one node per source (the sources are only known when launching)."""
+    """Return the shared node, or one node per source (sources are known when launching)."""
     given = context.launch_configurations
     plan = ls.multi_camera_nodes(given['sources'], given['namespaces'], given['shared_model'],
                                  given['namespace'])

@@ -108,7 +108,7 @@ def test_topic_mode_each_camera_publishes_its_own_frames_headers_and_diagnostics
     for k, c in enumerate(CAMERAS):
         for msg in got[c]:
             assert msg.header.frame_id == f'{c}_optical', 'the source image header'
-            assert msg.header.stamp.sec // 1000 == k, f'{c}: another camera\'s frame'
+            assert msg.header.stamp.sec // 1000 == k, f'{c}: a frame of another camera'
             assert codes_in(msg) == {msg.header.stamp.sec}, 'boxes of another frame'
             assert all(d.header.frame_id == f'{c}_optical' for d in msg.detections)
         assert wait_for(lambda: len(labels[c]) > 0) and labels[c][-1].threshold == \
@@ -145,7 +145,7 @@ def test_source_mode_files_each_camera_its_frame_id_image_raw_and_own_end(
     ns, node_name = '/mf', 'si_files'
     node = f'{ns}/{node_name}'
     front = write_video(tmp_path / 'front.avi', range(0, 6), fps=25.0)  # ends first
-    rear = write_video(tmp_path / 'rear.avi', range(1000, 1100), fps=25.0)  # 4 s
+    rear = write_video(tmp_path / 'rear.avi', range(1000, 1200), fps=25.0)  # 8 s
     got = {c: ros.collect(Detection2DArray, f'{ns}/{c}/detections') for c in ('front', 'rear')}
     raw = {c: ros.collect(Image, f'{ns}/{c}/image_raw') for c in ('front', 'rear')}
     events = {c: ros.collect(String, f'{node}/{c}/stream_events', EVENTS_QOS)
@@ -159,16 +159,25 @@ def test_source_mode_files_each_camera_its_frame_id_image_raw_and_own_end(
         events_of(events['front'])
     rear_then = len(got['rear'])
     assert wait_for(lambda: len(got['rear']) > rear_then + 3), 'rear goes on after front ended'
-    assert wait_for(lambda: statuses(diags, node).get(f'{node}: stream_infer front', (0, {}))[
-        1].get('stop_reason') == 'ended')
-    level, values = statuses(diags, node)[f'{node}: stream_infer front']
+
+    def front_ended_rear_running():  # both in one /diagnostics message
+        found = statuses(diags, node)
+        front_values = found.get(f'{node}: stream_infer front', (0, {}))[1]
+        rear_values = found.get(f'{node}: stream_infer rear', (0, {}))[1]
+        return front_values.get('stop_reason') == 'ended' and rear_values.get('running') == 'True'
+
+    assert wait_for(front_ended_rear_running), statuses(diags, node)
+    found = statuses(diags, node)
+    level, values = found[f'{node}: stream_infer front']
     assert level == DiagnosticStatus.WARN and values['running'] == 'False', values
+    assert 1 <= int(values['frames_processed']) <= 6, 'its own frames only'
+    assert found[f'{node}: stream_infer rear'][0] == DiagnosticStatus.OK
     assert wait_for(lambda: 'stopped: ended' in events_of(events['rear']), timeout=30)
     assert wait_for(lambda: 'stopped: ended' in events_of(node_events))
     # (its last frame or two may be delivered after its source ended: order not asserted)
     assert sorted(events_of(events['front'])) == ['started', 'stopped: ended']
     for c, codes, frame_id in [('front', range(0, 6), 'front_optical'),
-                               ('rear', range(1000, 1100), 'rear')]:
+                               ('rear', range(1000, 1200), 'rear')]:
         assert got[c] and all(m.header.frame_id == frame_id for m in got[c])
         seen = [codes_in(m) for m in got[c]]
         assert all(len(s) == 1 and next(iter(s)) in codes for s in seen), (c, seen)
