@@ -47,6 +47,9 @@ LOG_LEVELS = ('debug', 'info', 'warn', 'error', 'fatal')
 ARGUMENT_PARAMETERS = {'device': 'source', 'transport': 'image_transport',
                        'reliability': 'image_reliability'}
 BOOL_ARGUMENT_PARAMETERS = ('use_sim_time',)  # rclpy's own parameters an argument may set
+# Arguments the launch files read themselves: they set no parameter directly (multi_camera's
+# comma list `sources` becomes the parameter source of each node, or the list sources).
+FILE_ARGUMENTS = ('image', 'sources', 'namespaces', 'shared_model')
 # Enumerated launch arguments that set no parameter of the node.
 LAUNCH_CHOICES = {'log_level': LOG_LEVELS, 'shared_model': ('true', 'false')}
 # Launch arguments every launch file takes: name -> (default, description).
@@ -66,6 +69,8 @@ COMMON_ARGUMENTS = {
 
 def parameter_of(argument: str) -> Optional[str]:
     """Return the parameter a launch argument sets, or None (namespace, params_file, ...)."""
+    if argument in FILE_ARGUMENTS:
+        return None
     name = ARGUMENT_PARAMETERS.get(argument, argument)
     return name if name in BY_NAME or name in BOOL_ARGUMENT_PARAMETERS else None
 
