@@ -24,6 +24,7 @@ shows up as a wrong class id.
 
 import threading
 
+import cv2
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from helpers.frame_codes import read_index, stamp_index, write_video
 from lifecycle_msgs.msg import Transition
@@ -32,15 +33,17 @@ import numpy as np
 from onnx_graphs import frame_code_model
 import pytest
 from rcl_interfaces.msg import ParameterEvent
+from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from ros_harness import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS, wait_for
-from sensor_msgs.msg import Image
-from std_msgs.msg import String
+from sensor_msgs.msg import CompressedImage, Image
+from std_msgs.msg import Header, String
 from test_network_stream import camera, SECRET
 from test_ros_node import _get, _set, _state, image_msg, ros, start_node
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
 from stream_infer.errors import ConfigurationError
+from stream_infer.ros.node import StreamInferNode
 from stream_infer.ros.parameters import startup_values
 
 __all__ = ['camera', 'ros']  # fixtures
@@ -278,3 +281,31 @@ def test_per_camera_credentials_file_and_a_camera_down_at_activation(
     assert SECRET not in str(_get(ros, node[1:], 'sources'))
     assert param_events and not any(SECRET in str(e) for e in param_events)
     assert not any(SECRET in str(m) for m in diags)
+
+
+def test_compressed_topics_per_camera_follow_remapping(ros, code_model):
+    """Camera front's image/compressed remapped to a driver's topic; rear keeps its own."""
+    ns = '/mcc'
+    overrides = [Parameter('model', value=code_model),
+                 Parameter('cameras', value=['front', 'rear']),
+                 Parameter('image_transport', value='compressed')]
+    node = ros.add(StreamInferNode(
+        'si_jpeg', namespace=ns, context=ros.context, parameter_overrides=overrides,
+        cli_args=['--ros-args', '-r', 'front/image/compressed:=/drivers/front/jpeg']))
+    node.trigger_configure()
+    node.trigger_activate()
+    got = {c: ros.collect(Detection2DArray, f'{ns}/{c}/detections') for c in ('front', 'rear')}
+    pubs = {'front': ros.probe.create_publisher(CompressedImage, '/drivers/front/jpeg',
+                                                SENSOR_QOS),
+            'rear': ros.probe.create_publisher(CompressedImage, f'{ns}/rear/image/compressed',
+                                               SENSOR_QOS)}
+    for k, c in enumerate(('front', 'rear')):
+        code = 1000 * k + 7
+        msg = CompressedImage(format='jpeg', header=Header(frame_id=f'{c}_optical'))
+        msg.header.stamp.sec = code
+        msg.data = cv2.imencode('.jpg', stamp_index(code))[1].tobytes()
+        assert wait_for(lambda: any(m.header.stamp.sec == code for m in got[c]),
+                        pump=lambda: pubs[c].publish(msg), period=0.1), c
+        [out] = [m for m in got[c] if m.header.stamp.sec == code][:1]
+        assert out.header.frame_id == f'{c}_optical' and codes_in(out) == {code}
+    assert ros.probe.count_subscribers(f'{ns}/front/image/compressed') == 0
