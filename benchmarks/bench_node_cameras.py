@@ -70,7 +70,7 @@ class Counter:
 
     def __init__(self, topics) -> None:
         self.node = rclpy.create_node('bench_node_cameras')
-        self.counts = {topic: 0 for topic in topics}
+        self.counts = dict.fromkeys(topics, 0)
         qos = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         for topic in topics:
             self.node.create_subscription(Detection2DArray, topic,
