@@ -32,7 +32,7 @@ from lifecycle_msgs.srv import ChangeState, GetState
 import numpy as np
 from onnx_graphs import frame_code_model
 import pytest
-from rcl_interfaces.msg import ParameterEvent
+from rcl_interfaces.msg import Log, ParameterEvent
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from ros_harness import LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS, wait_for
@@ -155,9 +155,9 @@ def test_source_mode_files_each_camera_its_frame_id_image_raw_and_own_end(
               for c in ('front', 'rear')}
     node_events = ros.collect(String, f'{node}/stream_events', EVENTS_QOS)
     diags = ros.collect(DiagnosticArray, '/diagnostics')
-    start_cameras(ros, code_model, node_name, ns, ['front', 'rear'],
-                  sources=[str(front), str(rear)], frame_ids=['front_optical', ''],
-                  publish_source_image=True, enforce_fps=True, diagnostics_period=0.2)
+    si = start_cameras(ros, code_model, node_name, ns, ['front', 'rear'],
+                       sources=[str(front), str(rear)], frame_ids=['front_optical', ''],
+                       publish_source_image=True, enforce_fps=True, diagnostics_period=0.2)
     assert wait_for(lambda: 'stopped: ended' in events_of(events['front']), timeout=30), \
         events_of(events['front'])
     rear_then = len(got['rear'])
@@ -188,6 +188,13 @@ def test_source_mode_files_each_camera_its_frame_id_image_raw_and_own_end(
         assert order == sorted(order), f'{c}: its frames in order'
         assert raw[c] and all(m.header.frame_id == frame_id for m in raw[c])
         assert all(read_index(_pixels(m)) in codes for m in raw[c])
+    # Every camera ended, the node stays active; deactivate + activate plays them again.
+    assert si._state == 'active'
+    before = len(got['front'])
+    si.trigger_deactivate()
+    si.trigger_activate()
+    assert wait_for(lambda: len(got['front']) > before)
+    assert wait_for(lambda: events_of(events['front']).count('started') == 2)
 
 
 def _pixels(msg):
@@ -309,3 +316,19 @@ def test_compressed_topics_per_camera_follow_remapping(ros, code_model):
         [out] = [m for m in got[c] if m.header.stamp.sec == code][:1]
         assert out.header.frame_id == f'{c}_optical' and codes_in(out) == {code}
     assert ros.probe.count_subscribers(f'{ns}/front/image/compressed') == 0
+
+
+def test_credentials_in_sources_are_warned_about_once_naming_the_per_camera_files(ros, code_model):
+    logs = ros.collect(Log, '/rosout', RELIABLE_QOS)
+    start_cameras(ros, code_model, 'si_warn', '/mw', ['a', 'b'], activate=False)
+    for password in ('pw-first', 'pw-second'):
+        url = f'rtsp://viewer:{password}@127.0.0.1:1/stream'
+        assert _set(ros, 'mw/si_warn', sources=['', url])[0].successful
+
+    def lines():
+        return [m.msg for m in logs if m.name == 'mw.si_warn' and 'carries credentials' in m.msg]
+
+    assert wait_for(lambda: lines())
+    assert not wait_for(lambda: len(lines()) > 1, timeout=1.0)
+    assert 'parameter sources carries' in lines()[0]
+    assert 'source_credentials_files' in lines()[0] and 'pw-' not in lines()[0]

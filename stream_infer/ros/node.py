@@ -416,7 +416,8 @@ class StreamInferNode(LifecycleNode):
                 f'parameter {name} carries credentials: every node can read them '
                 '(/parameter_events, get_parameters) although logs and diagnostics hide them; '
                 'put user:password in a file readable only by this user and set '
-                f'{name}_credentials_file' + ('s' if name == 'sources' else '') + ' instead')
+                + ('source_credentials_files (one per camera)' if name == 'sources'
+                   else 'source_credentials_file') + ' instead')
 
     def _source_with_credentials(self, source: str, path: str) -> str:
         if not file_is_private(path):
