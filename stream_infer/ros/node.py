@@ -54,7 +54,8 @@ from stream_infer.results import StreamResult
 from stream_infer.ros import conversions
 from stream_infer.ros.cameras import Camera, CameraOptions, cameras_of
 from stream_infer.ros.diagnostics import diagnostic_status, diagnostics_array
-from stream_infer.ros.image_input import ImageInput, NO_INPUT, plausible_lost_count  # noqa: F401
+from stream_infer.ros.image_input import (  # noqa: F401 - plausible_lost_count: was here
+    ImageInput, NO_INPUT, plausible_lost_count)
 from stream_infer.ros.outputs import header_for, NodeOutputs
 from stream_infer.ros.parameters import (
     check_change, class_filter, descriptor, foreign_names, is_array, NodeOptions,
@@ -303,10 +304,10 @@ class StreamInferNode(LifecycleNode):
             specs = {camera.name: self._source_of(camera) for camera in cameras}
             options = self._options()
             playback = options[SourceOptions]
-            several = {} if '' in specs else {'sources': specs}
+            several = '' not in specs  # else the single camera: InferenceStream(source)
+            inputs = {'sources': specs} if several else {'source': specs['']}
             stream = InferenceStream(
-                specs.get('') if not several else None, self._detector, **several,
-                max_batch=options[ModelOptions].max_batch,
+                model=self._detector, **inputs, max_batch=options[ModelOptions].max_batch,
                 track=self._p('tracking'), tracker_options=options[TrackerOptions],
                 enforce_fps=playback.enforce_fps, loop=playback.loop,
                 reconnect=options[ReconnectPolicy], clock=self._now_seconds,
