@@ -13,16 +13,21 @@
 # limitations under the License.
 
 """
-Several cameras or streams, one namespaced stream_infer node each.
+Several cameras or streams: one stream_infer node sharing one model, or one node each.
 
 ros2 launch stream_infer multi_camera.launch.py sources:=0,/dev/video2,rtsp://cam3/stream
-    [namespaces:=front,left,back] [namespace:=/robot] [loop:=true] [params_file:=my.yaml]
-    [model:=x.onnx] [confidence:=0.3] [autostart:=false] [use_sim_time:=true]
-Node i runs in namespace [namespace/]namespaces[i] (default cam0, cam1, ...): /cam0/detections,
-/robot/front/detections, ... Cameras are checked first: a missing one ends the launch with one
-line. Each node loads its own model session; give each its providers/threads in the params
-file. Parameters: params_file, then each node's source, then the arguments you type (an
-argument left empty keeps the params file's value).
+    [namespaces:=front,left,back] [shared_model:=true|false] [namespace:=/robot]
+    [loop:=true] [params_file:=my.yaml] [model:=x.onnx] [confidence:=0.3] [autostart:=false]
+    [use_sim_time:=true]
+Camera i publishes under [namespace/]namespaces[i] (default cam0, cam1, ...) in both modes:
+/cam0/detections, /robot/front/detections, ...
+- shared_model:=true (default): one node /[namespace/]stream_infer, one model and lifecycle,
+  serving every source as a camera named after its namespace (parameters cameras, sources).
+- shared_model:=false: one node per source, /[namespace/]namespaces[i]/stream_infer, each
+  loading its own model session (give each its providers/threads in the params file).
+Cameras are checked first: a missing one ends the launch with one line. Parameters:
+params_file, then the sources, then the arguments you type (an argument left empty keeps the
+params file's value).
 """
 
 from launch import LaunchDescription
@@ -34,30 +39,32 @@ from stream_infer.ros import launch_support as ls
 
 ARGUMENTS = {
     'sources': ('0,1', 'comma-separated camera indices or /dev/video paths, files or URLs'),
-    'namespaces': ('', 'comma-separated namespaces, one per source; empty = cam0, cam1, ...'),
+    'namespaces': ('', 'comma-separated namespaces (camera names), one per source; empty = '
+                       'cam0, cam1, ...'),
+    'shared_model': ('true', 'true: one node and model serve every source; false: one node '
+                             '(and model) per source'),
     'loop': ('', 'files: start again at the end (true/false); empty = params file, else false'),
     'enforce_fps': ('', 'files: play at their frame rate (true/false); empty = params file, '
                         'else true'),
 }
 
 
-def node_per_source(context):
-    """One LifecycleNode per source (the sources are only known when launching)."""
+def nodes(context):
+    """Return the shared node, or one node per source (sources are known when launching)."""
     given = context.launch_configurations
-    plan = ls.camera_plan(given['sources'], given['namespaces'], given['namespace'])
+    plan = ls.multi_camera_nodes(given['sources'], given['namespaces'], given['shared_model'],
+                                 given['namespace'])
     return [
         LifecycleNode(
             package=ls.PACKAGE, executable=ls.EXECUTABLE, name=ls.NODE_NAME, namespace=namespace,
-            parameters=[ls.params_file(), {'source': source}, ls.given_arguments(ARGUMENTS)],
+            parameters=[ls.params_file(), cameras, ls.given_arguments(ARGUMENTS)],
             ros_arguments=['--log-level', LaunchConfiguration('log_level')],
             output='screen', emulate_tty=True, on_exit=ls.end_launch_on_exit)
-        for namespace, source in plan]
+        for namespace, cameras in plan]
 
 
 def generate_launch_description():
-    # One node (and model session) per source; another mode would be a second function here,
-    # chosen by a 'mode' argument.
     return LaunchDescription([
         *ls.declare_arguments(ARGUMENTS),
-        OpaqueFunction(function=node_per_source),
+        OpaqueFunction(function=nodes),
     ])

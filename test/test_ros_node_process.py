@@ -29,7 +29,9 @@ import time
 from ament_index_python.packages import get_package_prefix
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray
+from helpers.frame_codes import write_video
 import numpy as np
+from onnx_graphs import frame_code_model
 import pytest
 from rcl_interfaces.msg import Log, Parameter as ParameterMsg
 from rcl_interfaces.srv import GetParameters, SetParameters
@@ -239,7 +241,13 @@ def params_file(tmp_path, text, name='params.yaml'):
     ('file: confidence: [0.3', "Couldn't parse params file"),
     ('file: capture_rules: [sometimes]', "capture rule 'sometimes': unknown kind 'sometimes'"),
     ('-p capture_per_hour:=-1', 'capture_per_hour=-1: expected an integer >= 0'),
-], ids=lambda v: v if v.startswith(('-p', 'file')) else '')
+    ('-p cameras:=[front,rear] -p sources:=[a.mp4]',
+     'sources has 1 entries for 2 cameras (front, rear): give one per camera, or none'),
+    ('-p cameras:=[front-left]', "'front-left' is not a camera name: expected letters, digits"),
+    ('file: cameras: [front, rear]\nsource: x.mp4',
+     "source='x.mp4' is for a single camera; with cameras (front, rear) give sources"),
+    ('file: sources: [0, 1]', "sources=['0', '1'] is for several cameras: set cameras"),
+], ids=lambda v: v.replace('\n', ' ') if v.startswith(('-p', 'file')) else '')
 def test_a_refused_start_up_value_is_one_line_and_exit_status_2(tmp_path, given, line):
     if given.startswith('file: '):
         args = ['--params-file', params_file(tmp_path, given[len('file: '):])]
@@ -342,3 +350,52 @@ def test_launch_arguments_win_only_when_typed_else_the_params_file_holds(ros, tm
     got = launched_parameters(ros, tmp_path, 'webcam.launch.py', {'device': '/dev/video2'},
                               names=['source', 'autostart'])
     assert got == {'source': '/dev/video2', 'autostart': False}
+
+
+def test_multi_camera_launch_one_shared_node_or_one_each_publish_the_same_topics(ros, tmp_path):
+    """What multi_camera.launch.py starts in each mode (params files in launch_ros's order)."""
+    model = str(frame_code_model(tmp_path / 'codes.onnx', batch='batch'))
+    front = write_video(tmp_path / 'front.avi', range(0, 200), fps=25.0)
+    rear = write_video(tmp_path / 'rear.avi', range(1000, 1200), fps=25.0)
+    codes = {'front': range(0, 200), 'rear': range(1000, 1200)}
+    got = {c: ros.collect(Detection2DArray, f'/lm/{c}/detections', RELIABLE_QOS) for c in codes}
+    events = {path: ros.collect(String, path, EVENTS_QOS) for path in (
+        '/lm/stream_infer/front/stream_events', '/lm/front/stream_infer/stream_events')}
+    typed = {'loop': 'true', 'model': model, 'namespace': '/lm', 'sources': f'{front},{rear}',
+             'namespaces': 'front,rear'}
+    for shared, processes, events_topic in [
+            ('true', 1, '/lm/stream_infer/front/stream_events'),
+            ('false', 2, '/lm/front/stream_infer/stream_events')]:
+        plan = launch_support.multi_camera_nodes(typed['sources'], typed['namespaces'], shared,
+                                                 typed['namespace'])
+        assert len(plan) == processes
+        for collected in got.values():
+            collected.clear()
+        procs = []
+        try:
+            for index, (namespace, fixed) in enumerate(plan):
+                files = [launch_support.params_file_path(''),
+                         launch_support.write_params_file(fixed),
+                         launch_support.arguments_file(typed)]
+                args = ['-r', f'__ns:={namespace}']
+                for path in files:
+                    args += ['--params-file', path]
+                log = (tmp_path / f'{shared}{index}.log').open('w')
+                procs.append(subprocess.Popen([installed_node(), '--ros-args', *args],
+                                              stdout=log, stderr=subprocess.STDOUT,
+                                              env=dict(os.environ)))
+            assert wait_for(lambda: all(len(got[c]) >= 5 for c in codes), timeout=60), \
+                [(tmp_path / f'{shared}{i}.log').read_text() for i in range(len(procs))]
+            for camera, collected in got.items():
+                assert all(m.header.frame_id == (camera if shared == 'true' else 'camera')
+                           for m in collected)
+                assert all(int(d.results[0].hypothesis.class_id) in codes[camera]
+                           for m in collected for d in m.detections), camera
+            assert wait_for(lambda: any(e.data == 'started' for e in events[events_topic]))
+            for proc in procs:
+                proc.send_signal(signal.SIGINT)
+            assert [proc.wait(timeout=15) for proc in procs] == [0] * processes
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()

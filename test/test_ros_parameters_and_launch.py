@@ -26,6 +26,7 @@ import yaml
 
 from stream_infer.errors import ConfigurationError
 from stream_infer.ros import launch_support
+from stream_infer.ros.cameras import CameraOptions, cameras_of
 from stream_infer.ros.parameters import (
     BY_NAME, check_change, class_filter, descriptor, foreign_names, LIVE, MODEL,
     normalized_value, options_from, PARAMS, SOURCE, startup_values)
@@ -225,8 +226,101 @@ def test_multi_camera_plan_namespaces_and_cameras(tmp_path):
         assert '\n' not in str(info.value)
 
 
+def test_several_cameras_take_one_entry_each_and_refuse_single_camera_parameters():
+    values = startup_values({'cameras': ['front', 'rear'], 'sources': [0, 2]})
+    assert values['sources'] == ['0', '2']  # camera indices written as YAML integers
+    assert startup_values({'cameras': None, 'sources': []})['cameras'] == []  # `cameras: []`
+    assert startup_values({'cameras': ['a'], 'frame_id': 'camera'})['cameras'] == ['a']
+    for overrides, text in [
+            ({'cameras': ['front', 'rear'], 'sources': ['a.mp4']},
+             'sources has 1 entries for 2 cameras (front, rear): give one per camera, or none'),
+            ({'cameras': ['a'], 'frame_ids': ['x', 'y']}, 'frame_ids has 2 entries for 1'),
+            ({'sources': ['a.mp4']}, "sources=['a.mp4'] is for several cameras: set cameras"),
+            ({'source_credentials_files': ['/s']},
+             'a single camera uses source_credentials_file'),
+            ({'cameras': ['front', 'front']}, 'names front twice'),
+            ({'cameras': ['front-left']}, "'front-left' is not a camera name: expected "
+                                          "letters, digits and '_', not starting with a digit"),
+            ({'cameras': ['a'], 'source': 'x.mp4'},
+             "source='x.mp4' is for a single camera; with cameras (a) give sources"),
+            ({'cameras': ['a'], 'source_credentials_file': '/s'}, 'give source_credentials_files'),
+            ({'cameras': ['a'], 'frame_id': 'base'}, 'give frame_ids'),
+            ({'cameras': 'front'}, "cameras='front': expected a list of strings"),
+            ({'max_batch': -1}, 'max_batch=-1: expected an integer in [1, 256], or 0 (unset)')]:
+        with pytest.raises(ConfigurationError) as info:
+            startup_values(overrides)
+        assert text in str(info.value) and '\n' not in str(info.value), str(info.value)
+    assert check_change('cameras', ['a'], 'active') is not None  # a source parameter
+    assert check_change('cameras', ['a'], 'inactive') is None
+
+
+@pytest.mark.parametrize('name', ['front', 'cam_0', '_x', 'Rear2', '0', '2cam', 'a-b', 'a.b',
+                                  'a/b', '', 'ä'])
+def test_camera_names_are_those_ros_accepts_as_a_topic_prefix(name):
+    """A camera name is one token of a ROS topic name (rclpy's own check decides)."""
+    from rclpy.validate_topic_name import validate_topic_name
+    try:
+        validate_topic_name(name)
+        validate_topic_name(f'{name}/detections')
+        ros_accepts = '/' not in name  # one token
+    except Exception:  # noqa: BLE001 - rclpy's InvalidTopicNameException
+        ros_accepts = False
+    try:
+        CameraOptions(cameras=(name,))
+        accepted = True
+    except ConfigurationError:
+        accepted = False
+    assert accepted == ros_accepts
+
+
+def test_cameras_of_fills_per_camera_defaults():
+    plan = cameras_of(CameraOptions(cameras=('a', 'b'), frame_ids=('a_optical', ''),
+                                    source_credentials_files=('/run/a', '')),
+                      source='', frame_id='camera', credentials_file='')
+    assert [(c.name, c.source, c.frame_id, c.credentials_file) for c in plan] == [
+        ('a', '', 'a_optical', '/run/a'), ('b', '', 'b', '')]
+    assert [c.topic('annotated/compressed') for c in plan] == [
+        'a/annotated/compressed', 'b/annotated/compressed']
+    assert plan[1].events_topic == '~/b/stream_events'
+    assert plan[1].diagnostic_name('/robot/stream_infer') == '/robot/stream_infer: stream_infer b'
+    [single] = cameras_of(CameraOptions(), source='0', frame_id='cam', credentials_file='/s')
+    assert (single.topic('detections'), single.events_topic, single.frame_id) == (
+        'detections', '~/stream_events', 'cam')
+    assert single.diagnostic_name('/stream_infer') == '/stream_infer: stream_infer'
+
+
+def test_multi_camera_launch_shares_one_node_or_runs_one_per_source(tmp_path):
+    nodes = launch_support.multi_camera_nodes
+    files = 'a.mp4,rtsp://cam/b'
+    assert nodes(files, '', 'true') == [('', {'cameras': ['cam0', 'cam1'],
+                                              'sources': ['a.mp4', 'rtsp://cam/b']})]
+    assert nodes(files, '/front, rear/', 'true', parent='/robot') == [
+        ('/robot', {'cameras': ['front', 'rear'], 'sources': ['a.mp4', 'rtsp://cam/b']})]
+    assert nodes(files, 'front,rear', 'false', parent='/robot') == [
+        ('/robot/front', {'source': 'a.mp4'}), ('/robot/rear', {'source': 'rtsp://cam/b'})]
+    (tmp_path / 'video0').touch()
+    assert nodes('0', '', 'true', dev_dir=str(tmp_path)) == [
+        ('', {'cameras': ['cam0'], 'sources': ['0']})]
+    for sources, namespaces, shared, words in [
+            (files, 'a/b,c', 'true', "namespaces:= 'a/b' cannot name a camera"),
+            (files, 'front-left,c', 'true', 'expected letters, digits'),
+            (files, 'x', 'true', 'names 1 namespaces for 2 sources'),
+            ('0', '', 'true', f'no camera at {tmp_path}/video0'),
+            (files, '', 'yes', "shared_model:='yes' must be true or false")]:
+        if sources == '0':
+            (tmp_path / 'video0').unlink()
+        with pytest.raises(ValueError, match=re.escape(words)) as info:
+            nodes(sources, namespaces, shared, dev_dir=str(tmp_path))
+        assert '\n' not in str(info.value)
+    assert nodes(files, 'a/b,c', 'false')[0][0] == 'a/b'  # nested namespaces: one node each
+    assert launch_support.argument_choices('shared_model') == ['true', 'false']
+    # The comma list `sources` is the launch file's: it is not the node's parameter sources.
+    assert launch_support.typed_overrides({'sources': 'a.mp4,b.mp4', 'loop': 'true'}) == {
+        'loop': True}
+
+
 # ------------------------------------------------------------------ launch files (no launch_ros)
-LAUNCH_ONLY_ARGUMENTS = {'image', 'sources', 'namespaces'}  # set no parameter: used by the file
+LAUNCH_ONLY_ARGUMENTS = {'image', 'sources', 'namespaces', 'shared_model'}  # used by the file
 NODE_KEYWORDS = {'package', 'executable', 'name', 'namespace', 'parameters', 'remappings',
                  'ros_arguments', 'output', 'emulate_tty', 'on_exit'}  # launch_ros LifecycleNode
 

@@ -18,13 +18,15 @@ Hard-example capture in the node: the capture_* parameters, `~/capture`, diagnos
 The node feeds every result to one CaptureSink (stream_infer.capture) while it is active and
 capture_directory is set; a change of any capture_* parameter starts a new sink with the new
 values (what was queued by the old one is written first). `~/capture` (std_srvs/Trigger) saves
-the frame the node delivered last, now, whatever the rules and caps say (never beyond the disk
-limits), and answers with the image path or the reason nothing was written.
+the frame the node delivered last (one per camera with several), now, whatever the rules and
+caps say (never beyond the disk limits), and answers with the image paths or the reason nothing
+was written.
 """
 
 import threading
 from typing import Any, Dict, List, Optional, Sequence
 
+from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from std_srvs.srv import Trigger
 
@@ -41,7 +43,7 @@ class NodeCapture:
         self._node = node
         self._lock = threading.Lock()
         self._sink: Optional[CaptureSink] = None
-        self._last: Any = None  # the result delivered last, whichever sink saw it
+        self._last: Dict[str, Any] = {}  # each camera's result delivered last (any sink)
         self._service = node.create_service(
             Trigger, '~/capture', self._on_trigger,
             callback_group=MutuallyExclusiveCallbackGroup())
@@ -66,11 +68,11 @@ class NodeCapture:
     def stop(self) -> None:
         """Stop capturing (what is queued is written first); forget the last frame."""
         self.start(CaptureOptions(), (), '')
-        self._last = None
+        self._last = {}
 
     def __call__(self, result: Any) -> None:
         """Look at one delivered result (never raises: the sink counts its own errors)."""
-        self._last = result
+        self._last[result.source_name] = result
         sink = self._sink
         if sink is not None:
             sink(result)
@@ -83,10 +85,10 @@ class NodeCapture:
                                 'to save frames')
             return response
         try:
-            last = self._last
-            request = sink.save(last) if last is not None else sink.trigger()
-            record = request.result(timeout=SERVICE_TIMEOUT_S)
-            response.success, response.message = True, str(record.image)
+            last = list(self._last.values())
+            requests = [sink.save(result) for result in last] if last else [sink.trigger()]
+            images = [str(r.result(timeout=SERVICE_TIMEOUT_S).image) for r in requests]
+            response.success, response.message = True, ', '.join(images)
         except CaptureError as exc:
             response.success, response.message = False, str(exc)
         except Exception as exc:  # noqa: BLE001 - a timeout or any failure: answer, never raise
@@ -111,6 +113,20 @@ class NodeCapture:
         if sink is None or sink.state == CaptureState.CAPTURING:
             return []
         return [f'capture {sink.state}: {sink.stats().message}']
+
+    def diagnostic_status(self, node_name: str) -> Optional[DiagnosticStatus]:
+        """Return capture's own status (a node with several cameras), None while off."""
+        values = self.diagnostic_values()
+        if not values:
+            return None
+        warnings = self.warnings()
+        status = DiagnosticStatus(
+            level=DiagnosticStatus.WARN if warnings else DiagnosticStatus.OK,
+            name=f'{node_name}: stream_infer capture',
+            message=', '.join(warnings) or f'capture {values["capture.state"]}',
+            hardware_id=str(values.get('capture.directory', '')))
+        status.values = [KeyValue(key=k, value=str(v)) for k, v in values.items()]
+        return status
 
     def destroy(self) -> None:
         self.stop()

@@ -43,14 +43,23 @@ def stats_values(stats: Any) -> dict:
     return out
 
 
-def diagnostics_msg(name: str, stats: Any, provider: str, bad_images: int, last_bad_image: str,
-                    stamp, warnings: Sequence[str] = (), **extra: Any) -> DiagnosticArray:
+def diagnostics_array(statuses: Sequence[DiagnosticStatus], stamp) -> DiagnosticArray:
+    """Return one /diagnostics message carrying statuses (one per camera of the node)."""
+    array = DiagnosticArray()
+    array.header.stamp = stamp
+    array.status = list(statuses)
+    return array
+
+
+def diagnostic_status(name: str, stats: Any, provider: str, bad_images: int,
+                      last_bad_image: str, warnings: Sequence[str] = (),
+                      **extra: Any) -> DiagnosticStatus:
     """
-    Build one DiagnosticStatus for the node: its level from the source state, bad inputs.
+    Build the DiagnosticStatus of one camera: its level from the source state, bad inputs.
 
-    A stream that stopped by itself (a source that ended: WARN) raises the level too.
-
-    warnings: other problems worth a WARN (e.g. a publisher with incompatible QoS).
+    name: the status name as is (the node's name first); a stream that stopped by itself
+    (a source that ended: WARN) raises the level too. warnings: other problems worth a WARN
+    (e.g. a publisher with incompatible QoS).
     """
     values = stats_values(stats)
     values.update({key: str(value) for key, value in extra.items()})
@@ -73,10 +82,7 @@ def diagnostics_msg(name: str, stats: Any, provider: str, bad_images: int, last_
         message += f', {bad_images} bad images skipped'
     for warning in warnings:
         message += f', {warning}'
-    status = DiagnosticStatus(level=level, name=f'{name}: stream_infer', message=message,
+    status = DiagnosticStatus(level=level, name=name, message=message,
                               hardware_id=values.get('source', ''))
     status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
-    array = DiagnosticArray()
-    array.header.stamp = stamp
-    array.status = [status]
-    return array
+    return status

@@ -32,10 +32,11 @@ import os
 from pathlib import Path
 import re
 import tempfile
-from typing import List, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
+from stream_infer.ros.cameras import CAMERA_NAME, CAMERA_NAME_RULE
 from stream_infer.ros.parameters import BY_NAME
 
 PACKAGE = 'stream_infer'
@@ -46,6 +47,11 @@ LOG_LEVELS = ('debug', 'info', 'warn', 'error', 'fatal')
 ARGUMENT_PARAMETERS = {'device': 'source', 'transport': 'image_transport',
                        'reliability': 'image_reliability'}
 BOOL_ARGUMENT_PARAMETERS = ('use_sim_time',)  # rclpy's own parameters an argument may set
+# Arguments the launch files read themselves: they set no parameter directly (multi_camera's
+# comma list `sources` becomes the parameter source of each node, or the list sources).
+FILE_ARGUMENTS = ('image', 'sources', 'namespaces', 'shared_model')
+# Enumerated launch arguments that set no parameter of the node.
+LAUNCH_CHOICES = {'log_level': LOG_LEVELS, 'shared_model': ('true', 'false')}
 # Launch arguments every launch file takes: name -> (default, description).
 COMMON_ARGUMENTS = {
     'params_file': ('', 'parameters YAML (copy config/stream_infer.yaml and edit it); its '
@@ -63,14 +69,16 @@ COMMON_ARGUMENTS = {
 
 def parameter_of(argument: str) -> Optional[str]:
     """Return the parameter a launch argument sets, or None (namespace, params_file, ...)."""
+    if argument in FILE_ARGUMENTS:
+        return None
     name = ARGUMENT_PARAMETERS.get(argument, argument)
     return name if name in BY_NAME or name in BOOL_ARGUMENT_PARAMETERS else None
 
 
 def argument_choices(argument: str) -> Optional[List[str]]:
     """Return the values an enumerated argument accepts ('' = not given first), else None."""
-    if argument == 'log_level':
-        return list(LOG_LEVELS)
+    if argument in LAUNCH_CHOICES:
+        return list(LAUNCH_CHOICES[argument])
     param = BY_NAME.get(parameter_of(argument) or '')
     return ['', *param.choices] if param is not None and param.choices else None
 
@@ -234,3 +242,33 @@ def camera_plan(sources: str, namespaces: str, parent: str = '',
         if error:
             raise ValueError(error)
     return list(zip(names, specs))
+
+
+def multi_camera_nodes(sources: str, namespaces: str, shared_model: str, parent: str = '',
+                       dev_dir: str = '/dev') -> List[Tuple[str, Dict[str, object]]]:
+    """
+    Return (namespace, fixed parameters) per node of multi_camera.launch.py, or ValueError.
+
+    shared_model 'false': one node per source in its namespace (camera_plan), parameter
+    source. 'true': one node in the parent namespace serving every source with one model,
+    each a camera named after its namespace (parameters cameras, sources), so the detections
+    topics are the same in both modes (/front/detections, /robot/front/detections).
+
+        >>> multi_camera_nodes('a.mp4,b.mp4', 'front,rear', 'true', parent='/robot')
+        [('/robot', {'cameras': ['front', 'rear'], 'sources': ['a.mp4', 'b.mp4']})]
+        >>> multi_camera_nodes('a.mp4,b.mp4', '', 'false')
+        [('cam0', {'source': 'a.mp4'}), ('cam1', {'source': 'b.mp4'})]
+    """
+    if shared_model not in LAUNCH_CHOICES['shared_model']:
+        raise ValueError(f'shared_model:={shared_model!r} must be true or false')
+    plan = camera_plan(sources, namespaces, parent, dev_dir)
+    if shared_model == 'false':
+        return [(namespace, {'source': source}) for namespace, source in plan]
+    names = ([n.strip().strip('/') for n in namespaces.split(',') if n.strip()]
+             or [f'cam{i}' for i in range(len(plan))])
+    for name in names:
+        if not CAMERA_NAME.fullmatch(name):
+            raise ValueError(f'namespaces:= {name!r} cannot name a camera of the shared node '
+                             f'(shared_model:=true): expected {CAMERA_NAME_RULE}, one level '
+                             '(or shared_model:=false: one node per namespace)')
+    return [(parent, {'cameras': names, 'sources': [source for _, source in plan]})]

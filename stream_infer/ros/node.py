@@ -17,29 +17,29 @@ The stream_infer lifecycle node: frames in, vision_msgs detections out.
 
 configure loads and warms up the model and creates the publishers (outputs.py); activate opens
 the source (or subscribes to the image topic) and starts the engine; deactivate stops it;
-cleanup releases the model. The engine's own threads do preprocess/predict/postprocess/track
-and publish from the delivery thread; image callbacks only convert and hand the newest frame
-over, so parameter and lifecycle services stay responsive under a MultiThreadedExecutor. The
-process around it (signals, spinning) is main.py.
+cleanup releases the model. With `cameras` one node serves several cameras with the one model
+(cameras.py): each has its own source or subscription (image_input.py), topics, frame_id,
+stream events and diagnostics entry; the lifecycle is the node's. The engine's own threads do
+preprocess/predict/postprocess/track and publish from the delivery thread; image callbacks
+only convert and hand the newest frame over, so parameter and lifecycle services stay
+responsive under a MultiThreadedExecutor. The process around it (signals, spinning) is
+main.py.
 
     >>> import rclpy                                                   # doctest: +SKIP
     >>> rclpy.init(); node = StreamInferNode()                         # doctest: +SKIP
     >>> node.trigger_configure(); node.trigger_activate()              # doctest: +SKIP
 """
 
+import functools
 import threading
-import time
 from typing import Any, Dict, List, Optional
 
 from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.clock import Clock, ClockType
-from rclpy.event_handler import SubscriptionEventCallbacks, UnsupportedEventTypeError
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.parameter import Parameter
-from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_policy_name_from_kind, QoSProfile,
-                       ReliabilityPolicy)
-from sensor_msgs.msg import CompressedImage, Image
+from sensor_msgs.msg import Image
 from std_msgs.msg import Header
 
 from stream_infer.annotate import FrameAnnotator
@@ -53,12 +53,16 @@ from stream_infer.options import (
     TrackerOptions)
 from stream_infer.results import StreamResult
 from stream_infer.ros import conversions
+from stream_infer.ros.cameras import Camera, CameraOptions, cameras_of
 from stream_infer.ros.capture_service import NodeCapture
-from stream_infer.ros.diagnostics import diagnostics_msg
-from stream_infer.ros.outputs import CostMeter, header_for, NodeOutputs
+from stream_infer.ros.diagnostics import diagnostic_status, diagnostics_array
+from stream_infer.ros.image_input import (  # noqa: F401 - plausible_lost_count: was here
+    ImageInput, NO_INPUT, plausible_lost_count)
+from stream_infer.ros.outputs import header_for, NodeOutputs
 from stream_infer.ros.parameters import (
     check_change, class_filter, descriptor, foreign_names, is_array, NodeOptions,
     normalized_value, options_from, PARAMS, startup_values)
+from stream_infer.sources import SourceState
 from stream_infer.sources.credentials import file_is_private, has_credentials, with_credentials
 from stream_infer.sources.image_decoding import quiet_opencv_logs
 from stream_infer.stream import InferenceStream
@@ -75,30 +79,6 @@ class StartupError(ConfigurationError):
     """A start-up parameter value was refused (already logged); the process exits with 2."""
 
 
-def image_qos(reliability: str) -> QoSProfile:
-    """Subscription QoS: keep only the newest frame (REP-2003 sensor data by default)."""
-    return QoSProfile(
-        history=HistoryPolicy.KEEP_LAST, depth=1,
-        reliability=(ReliabilityPolicy.RELIABLE if reliability == 'reliable'
-                     else ReliabilityPolicy.BEST_EFFORT),
-        durability=DurabilityPolicy.VOLATILE)
-
-
-def plausible_lost_count(change: int) -> int:
-    """
-    Return how many images a message-lost event says were lost, 0 when it makes no sense.
-
-    rmw_fastrtps passes Fast DDS's signed 32-bit counts through unsigned fields, so a bogus
-    sequence gap shows up as a wrapped value near 2**64 (18446744071562067979 was seen) or as
-    more than 2**31 messages: not a count of images, and never added to the diagnostics.
-
-        >>> plausible_lost_count(3), plausible_lost_count(18446744071562067979)
-        (3, 0)
-    """
-    change = int(change)
-    return change if 0 < change < 2 ** 31 else 0
-
-
 class StreamInferNode(LifecycleNode):
     """Lifecycle node running the stream_infer engine; see README 'Topics' and 'Parameters'."""
 
@@ -110,19 +90,16 @@ class StreamInferNode(LifecycleNode):
         self._detector: Optional[Detector] = None
         self._stream: Optional[InferenceStream] = None
         self._outputs: Optional[NodeOutputs] = None
-        self._annotator: Optional[FrameAnnotator] = None
-        self._subscription = None
+        self._cameras: Dict[str, Camera] = {}  # those of the current run, by name
+        self._inputs: Dict[str, ImageInput] = {}  # the cameras that subscribe (topic mode)
+        self._started: set = set()  # cameras that published 'started' in this run
+        self._reported: set = set()  # cameras whose stop was published in this run
         self._diag_timer = None
         self._images_group = MutuallyExclusiveCallbackGroup()
         self._timers_group = MutuallyExclusiveCallbackGroup()
         self._cv_bridge = conversions.load_cv_bridge()
-        self._bad_images = 0
-        self._last_bad_image = ''
-        self._input_lost = 0  # images DDS reports lost before they reached the subscription
         self._max_image_pixels = self._p('max_image_pixels')
         self._credentials_warned = False
-        self._incompatible_publishers = 0  # publishers on the input topic whose QoS can't match
-        self._input_cost = CostMeter()  # the node's own cost per image in (conversion, hand-off)
         self._stream_state = 'idle'
         self._capture = NodeCapture(self)  # hard examples; ~/capture
         self._set_call = threading.local()  # what the set being applied changes (names)
@@ -161,7 +138,7 @@ class StreamInferNode(LifecycleNode):
             value = values[p.name]
             if is_array(value) and len(value) == 0:  # rclpy would type [] as a byte array
                 empty_arrays.append(Parameter(p.name, Parameter.Type.STRING_ARRAY, []))
-                value = p.default
+                value = Parameter.Type.STRING_ARRAY  # declared with its type, set just below
             self.declare_parameter(p.name, value, descriptor(p), ignore_override=True)
         if empty_arrays:
             self.set_parameters(empty_arrays)
@@ -206,8 +183,11 @@ class StreamInferNode(LifecycleNode):
         if reason is not None:
             self.get_logger().warning(f'rejected parameter change: {reason}')
             return SetParametersResult(successful=False, reason=reason)
-        if any(p.name == 'source' and has_credentials(str(p.value)) for p in params):
-            self._warn_credentials()
+        for p in params:
+            if p.name in ('source', 'sources') and any(
+                    has_credentials(str(value)) for value in
+                    (p.value if is_array(p.value) else [p.value])):
+                self._warn_credentials(p.name)
         return SetParametersResult(successful=True)
 
     def _why_refused(self, params) -> Optional[str]:
@@ -247,7 +227,7 @@ class StreamInferNode(LifecycleNode):
             if stream is not None and names & TRACKER_PARAMS:
                 stream.set_tracking(self._p('tracking'), **self._tracker_kwargs())
             if names & ANNOTATOR_PARAMS:
-                self._annotator = self._make_annotator()
+                self._set_annotators()
             if 'confidence' in names:
                 self._publish_label_info()
             if 'max_image_pixels' in names:
@@ -274,6 +254,35 @@ class StreamInferNode(LifecycleNode):
                               trace_length=node.annotated_trace_length,
                               labels=node.annotated_labels)
 
+    def _set_annotators(self) -> None:
+        """Give each camera a new annotator of its own (traces follow its own track ids)."""
+        outputs = self._outputs
+        if outputs is not None:
+            for camera in outputs.cameras.values():
+                camera.annotator = self._make_annotator()
+
+    def _camera_list(self) -> List[Camera]:
+        """Return the cameras the parameters name (one, unnamed, without `cameras`)."""
+        options = self._options()
+        node = options[NodeOptions]
+        return cameras_of(options[CameraOptions], source=node.source, frame_id=node.frame_id,
+                          credentials_file=node.source_credentials_file)
+
+    def _make_outputs(self, cameras: List[Camera]) -> None:
+        """Create every camera's publishers (configure, or activate after cameras changed)."""
+        self._outputs = NodeOutputs(self, cameras,
+                                    source_image=self._p('publish_source_image'))
+        self._publish_label_info()
+        self._set_annotators()
+
+    def _outputs_fit(self, cameras: List[Camera]) -> bool:
+        """Return True when the publishers made at configure serve these cameras."""
+        outputs = self._outputs
+        source_image = self._p('publish_source_image')
+        return outputs is not None and outputs.names == tuple(c.name for c in cameras) and all(
+            (outputs.cameras[c.name].image_raw is not None) == bool(source_image and c.source)
+            for c in cameras)
+
     # ---------------------------------------------------------------- lifecycle
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         model = self._p('model') or str(bundled_model_path())
@@ -291,32 +300,43 @@ class StreamInferNode(LifecycleNode):
         self.get_logger().info(
             f'model {model} loaded on {self._detector.provider}, '
             f'{len(self._detector.class_names)} classes')
-        self._outputs = NodeOutputs(
-            self, source_image=bool(self._p('source') and self._p('publish_source_image')))
-        self._publish_label_info()
-        self._annotator = self._make_annotator()
+        self._make_outputs(self._camera_list())
         self._state = 'inactive'
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
-        source = self._p('source')
         try:
-            if has_credentials(source):
-                self._warn_credentials()
-            if source and self._p('source_credentials_file'):
-                source = self._source_with_credentials(source)
+            cameras = self._camera_list()
+            specs = {camera.name: self._source_of(camera) for camera in cameras}
             options = self._options()
             playback = options[SourceOptions]
+            several = '' not in specs  # else the single camera: InferenceStream(source)
+            inputs = {'sources': specs} if several else {'source': specs['']}
             stream = InferenceStream(
-                source if source else None, self._detector,
+                model=self._detector, **inputs, max_batch=options[ModelOptions].max_batch,
                 track=self._p('tracking'), tracker_options=options[TrackerOptions],
                 enforce_fps=playback.enforce_fps, loop=playback.loop,
                 reconnect=options[ReconnectPolicy], clock=self._now_seconds,
                 **self._postprocess_kwargs())
-            stream.on_result(self._on_result)
-            stream.on_result(self._capture)
-            stream.on_start(lambda *_: self._event('started'))
+        except (StreamInferError, OSError, ValueError) as exc:
+            self.get_logger().error(f'activate failed: {exc}')
+            return TransitionCallbackReturn.FAILURE
+        if not self._outputs_fit(cameras):  # cameras changed while inactive
+            self._outputs.destroy()
+            self._make_outputs(cameras)
+        self._cameras = {camera.name: camera for camera in cameras}
+        self._started, self._reported = set(), set()
+        stream.on_result(self._on_result)
+        stream.on_result(self._capture)
+        stream.on_start(lambda *_: self._event('started'))
+        if several:  # each camera's 'stopped: <reason>' as it stops, the rest at the end
+            stream.on_stop(functools.partial(self._on_run_stop, stream))
+            for name in specs:
+                stream.on_source_state(functools.partial(self._on_camera_state, stream, name),
+                                       source=name)
+        else:
             stream.on_stop(self._on_stream_stop)
+        try:
             self._start_capture(stream, options[CaptureOptions])
             stream.start()
         except (StreamInferError, OSError, ValueError) as exc:
@@ -325,18 +345,27 @@ class StreamInferNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         with self._lock:
             self._stream = stream
-        if not source:
-            self._subscription = self._subscribe_images()
-            self.get_logger().info(
-                f'subscribed to {self._subscription.topic_name} '
-                f'({self._p("image_reliability")}, keep last 1)')
-        else:
-            self.get_logger().info(f'streaming from {stream.source_description}')
+        opened = dict(zip(stream.source_names, stream.sources))
+        for camera in cameras:
+            if camera.source:
+                self.get_logger().info(f'{camera.label}streaming from '
+                                       f'{opened[camera.name].description}')
+            else:
+                self._subscribe_images(camera)
         self._diag_timer = self.create_timer(  # steady: flows without /clock (use_sim_time)
             self._p('diagnostics_period'), self._publish_diagnostics,
             callback_group=self._timers_group, clock=Clock(clock_type=ClockType.STEADY_TIME))
         self._state = 'active'
         return super().on_activate(state)
+
+    def _source_of(self, camera: Camera) -> Optional[str]:
+        """Return what a camera's engine source opens (credentials put in), None: its topic."""
+        source = camera.source
+        if has_credentials(source):
+            self._warn_credentials('sources' if camera.name else 'source')
+        if source and camera.credentials_file:
+            source = self._source_with_credentials(source, camera.credentials_file)
+        return source or None
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._stop_stream()
@@ -390,75 +419,49 @@ class StreamInferNode(LifecycleNode):
             response.success = False
             return response
 
-    def _warn_credentials(self) -> None:
+    def _warn_credentials(self, name: str = 'source') -> None:
         if not self._credentials_warned:
             self._credentials_warned = True
             self.get_logger().warning(
-                'parameter source carries credentials: every node can read them '
+                f'parameter {name} carries credentials: every node can read them '
                 '(/parameter_events, get_parameters) although logs and diagnostics hide them; '
                 'put user:password in a file readable only by this user and set '
-                'source_credentials_file instead')
+                + ('source_credentials_files (one per camera)' if name == 'sources'
+                   else 'source_credentials_file') + ' instead')
 
-    def _source_with_credentials(self, source: str) -> str:
-        path = self._p('source_credentials_file')
+    def _source_with_credentials(self, source: str, path: str) -> str:
         if not file_is_private(path):
             self.get_logger().warning(
                 f'credentials file {path} is readable by other users: chmod 600 it')
         return with_credentials(source, path)
 
-    def _subscribe_images(self):
-        """Subscribe to image or image/compressed, watching for QoS mismatches and losses."""
-        compressed = self._p('image_transport') == 'compressed'
-        self._input_lost = self._incompatible_publishers = 0
-        msg_type, topic, callback = ((CompressedImage, 'image/compressed', self._on_compressed)
-                                     if compressed else (Image, 'image', self._on_image))
-
-        def subscribe(**events):
-            return self.create_subscription(
-                msg_type, topic, callback, image_qos(self._p('image_reliability')),
-                callback_group=self._images_group, event_callbacks=SubscriptionEventCallbacks(
-                    incompatible_qos=self._on_incompatible_qos, **events))
-
-        try:
-            return subscribe(message_lost=self._on_message_lost)
-        except UnsupportedEventTypeError:  # an rmw without message-lost events
-            return subscribe()
-
-    def _on_incompatible_qos(self, info) -> None:
-        self._incompatible_publishers = info.total_count
-        wanted = self._p('image_reliability')
-        hint = ('set the parameter image_reliability to best_effort (-p '
-                'image_reliability:=best_effort, or the launch argument reliability:=best_effort '
-                'of topic.launch.py), e.g. for a best-effort camera driver'
-                if wanted == 'reliable' else "check the publisher's durability and deadline")
-        self.get_logger().error(
-            f'a publisher on {self._subscription_topic()} offers QoS incompatible with this '
-            f'subscription ({wanted}, volatile, keep last 1): none of its images will arrive; '
-            f'{hint} (incompatible policy: {qos_policy_name_from_kind(info.last_policy_kind)})')
-
-    def _on_message_lost(self, info) -> None:
-        lost = plausible_lost_count(info.total_count_change)
-        if lost:
-            self._input_lost += lost
-        elif info.total_count_change:
-            self.get_logger().warning(
-                f'the middleware reported an implausible lost-image count '
-                f'({info.total_count_change}); not counted', throttle_duration_sec=60.0)
-
-    def _subscription_topic(self) -> str:
-        subscription = self._subscription
-        return subscription.topic_name if subscription is not None else 'the image topic'
+    def _subscribe_images(self, camera: Camera) -> None:
+        """Subscribe a camera to image or image/compressed (with its prefix), watching QoS."""
+        reliability = self._p('image_reliability')
+        put = functools.partial(self._put, source=camera.name or None)
+        image_input = ImageInput(
+            self, camera, compressed=self._p('image_transport') == 'compressed',
+            reliability=reliability, put=put, convert_raw=self._image_to_bgr,
+            max_pixels=lambda: self._max_image_pixels, callback_group=self._images_group)
+        self._inputs[camera.name] = image_input
+        self.get_logger().info(f'{camera.label}subscribed to {image_input.topic_name} '
+                               f'({reliability}, keep last 1)')
 
     def _start_capture(self, stream: InferenceStream, options: CaptureOptions) -> None:
-        """(Re)start capture; the manifest names the topic or the (redacted) source."""
-        source = (stream.source_description if self._p('source')
-                  else self.resolve_topic_name('image'))
+        """
+        (Re)start capture; the manifest names each frame's camera.
+
+        Several cameras: their names; a single one: its topic or (redacted) source.
+        """
+        single = self._cameras.get('')
+        source = self.get_name() if single is None else (
+            stream.source_description if single.source else self.resolve_topic_name('image'))
         self._capture.start(options, self._detector.class_names, source)
 
     def _stop_stream(self) -> None:
-        if self._subscription is not None:
-            self.destroy_subscription(self._subscription)
-            self._subscription = None
+        inputs, self._inputs = self._inputs, {}
+        for image_input in inputs.values():
+            image_input.destroy()
         if self._diag_timer is not None:
             self.destroy_timer(self._diag_timer)
             self._diag_timer = None
@@ -477,58 +480,33 @@ class StreamInferNode(LifecycleNode):
             self._detector = None
 
     # ---------------------------------------------------------------- inputs
-    def _on_image(self, msg: Image) -> None:
-        self._ingest(msg, self._image_to_bgr)
-
-    def _on_compressed(self, msg: CompressedImage) -> None:
-        self._ingest(msg, conversions.compressed_to_bgr)
-
     def _image_to_bgr(self, msg: Image, max_pixels: int):
         if self._cv_bridge is not None:
             return conversions.image_to_bgr_cv_bridge(self._cv_bridge, msg, max_pixels)
         return conversions.image_to_bgr(msg, max_pixels)
 
-    def _ingest(self, msg, convert) -> None:
-        """
-        Convert an image message and hand it to the engine; bad ones are counted, skipped.
-
-        Nothing raised while converting or handing over may leave the callback: an error this
-        code does not anticipate is counted and logged like a bad image.
-        """
-        started = time.perf_counter()
-        try:
-            frame = convert(msg, self._max_image_pixels)
-            self._put(frame, msg.header)
-        except conversions.ImageConversionError as exc:
-            self._count_bad_image(exc)
-            return
-        except Exception as exc:  # noqa: BLE001 - input from outside never ends the node
-            self._count_bad_image(f'{type(exc).__name__}: {exc}')
-            return
-        self._input_cost.add(started)
-
-    def _put(self, frame, header: Header) -> None:
+    def _put(self, frame, header: Header, source: Optional[str] = None) -> None:
         stream = self._stream
         if stream is not None:
             stamp = header.stamp.sec + header.stamp.nanosec * 1e-9
-            stream.put_frame(frame, timestamp=stamp or None, meta=header)
-
-    def _count_bad_image(self, exc: object) -> None:
-        self._bad_images += 1
-        self._last_bad_image = str(exc)
-        self.get_logger().warning(
-            f'skipped a bad image ({self._bad_images} so far): {exc}', throttle_duration_sec=5.0)
+            stream.put_frame(frame, timestamp=stamp or None, meta=header, source=source)
 
     # ---------------------------------------------------------------- outputs
     def _on_result(self, result: StreamResult) -> None:
-        """Publish one prediction; runs on the engine's delivery thread."""
+        """Publish one prediction on its camera's topics; runs on the engine's delivery thread."""
         outputs, detector = self._outputs, self._detector
-        if outputs is None:
+        name = result.source_name
+        camera = self._cameras.get(name)
+        publishers = outputs.cameras.get(name) if outputs is not None else None
+        if camera is None or publishers is None:
             return
-        outputs.publish_result(
-            result, header_for(result.frame, self._p('frame_id')),
+        if name and name not in self._started:  # a camera's first result in this run
+            self._started.add(name)
+            self._camera_event(camera, 'started')
+        publishers.publish_result(
+            result, header_for(result.frame, camera.frame_id),
             detector.class_names if detector is not None else [], self._p('class_id_format'),
-            self._annotator, self._p('annotated_jpeg_quality'))
+            self._p('annotated_jpeg_quality'))
 
     def _now_seconds(self) -> float:
         """Return the node's clock in seconds (sim time with use_sim_time): frame stamps."""
@@ -544,37 +522,91 @@ class StreamInferNode(LifecycleNode):
                 'it again' + (' (or set loop: true for files)' if reason == 'ended' else ''))
         self._event(f'stopped: {reason}')
 
+    def _on_camera_state(self, stream: InferenceStream, name: str, state: SourceState,
+                         message: str) -> None:
+        """One camera's source ended, failed or was closed: publish its 'stopped: <reason>'."""
+        if state in (SourceState.ENDED, SourceState.FAILED):
+            self._camera_stopped(name, str(state))
+        elif state == SourceState.STOPPED and self._stream is stream:  # e.g. its model failed
+            self._camera_stopped(name, stream.stats(name).stop_reason or 'stopped')
+        # (closed by deactivate, or by a failed activation: the run's end reports it, if any)
+
+    def _on_run_stop(self, stream: InferenceStream, stats) -> None:
+        """Report the end of a run of several cameras: each not yet reported, then the node."""
+        for name in stream.source_names:
+            self._camera_stopped(name, stream.stats(name).stop_reason or stats.stop_reason)
+        self._on_stream_stop(stats)
+
+    def _camera_stopped(self, name: str, reason: str) -> None:
+        """Publish a camera's 'stopped: <reason>' once per run; the others go on."""
+        with self._lock:
+            if name in self._reported:
+                return
+            self._reported.add(name)
+        camera = self._cameras.get(name)
+        if camera is None:
+            return
+        if reason in ENDED_REASONS and self._state == 'active':
+            self.get_logger().warning(
+                f'{camera.label}stream stopped ({reason}); the other cameras go on; '
+                'ros2 lifecycle set <node> deactivate, then activate, starts it again'
+                + (' (or set loop: true for files)' if reason == 'ended' else ''))
+        self._camera_event(camera, f'stopped: {reason}')
+
     def _publish_label_info(self) -> None:
         outputs = self._outputs
         if outputs is not None:
-            outputs.publish_label_info(
-                self._detector.class_names if self._detector is not None else [],
-                self._p('confidence'))
+            for camera in outputs.cameras.values():
+                camera.publish_label_info(
+                    self._detector.class_names if self._detector is not None else [],
+                    self._p('confidence'))
 
     def _event(self, text: str) -> None:
+        """Publish an event of the node's run on ~/stream_events (and log it)."""
         self._stream_state = text
         self.get_logger().info(f'stream {text}')
         outputs = self._outputs
         if outputs is not None:
             outputs.publish_event(text)
 
+    def _camera_event(self, camera: Camera, text: str) -> None:
+        """Publish an event of one of several cameras on its ~/<name>/stream_events."""
+        self.get_logger().info(f'{camera.label}stream {text}')
+        outputs = self._outputs
+        publishers = outputs.cameras.get(camera.name) if outputs is not None else None
+        if publishers is not None:
+            publishers.publish_event(text)
+
     def _publish_diagnostics(self) -> None:
-        stream, outputs = self._stream, self._outputs
-        if stream is None or outputs is None:
+        """Publish one status per camera (a single camera's is named as the node's)."""
+        stream, outputs, detector = self._stream, self._outputs, self._detector
+        if stream is None or outputs is None or detector is None:
             return
-        outputs.diagnostics.publish(diagnostics_msg(
-            self.get_fully_qualified_name(), stream.stats(), self._detector.provider,
-            self._bad_images, self._last_bad_image, self.get_clock().now().to_msg(),
-            warnings=([f'{self._incompatible_publishers} publisher(s) with incompatible QoS '
-                       'on the input topic'] if self._incompatible_publishers else [])
-            + self._capture.warnings(),
-            input_messages_lost=self._input_lost,
-            input_incompatible_publishers=self._incompatible_publishers,
-            annotated_published=outputs.annotated_published,
-            annotated_compressed_published=outputs.annotated_compressed_published,
-            node_input_ms=f'{self._input_cost.mean_ms:.3f}',
-            node_output_ms=f'{outputs.cost.mean_ms:.3f}',
-            **self._capture.diagnostic_values()))
+        node_name = self.get_fully_qualified_name()
+        statuses = []
+        single = len(self._cameras) == 1  # capture's values go with its only camera's
+        for camera in self._cameras.values():
+            publishers = outputs.cameras.get(camera.name)
+            if publishers is None:
+                continue
+            counts = self._inputs.get(camera.name, NO_INPUT)
+            statuses.append(diagnostic_status(
+                camera.diagnostic_name(node_name),
+                stream.stats(camera.name) if camera.name else stream.stats(),
+                detector.provider, counts.bad_images, counts.last_bad_image,
+                warnings=counts.warnings() + (self._capture.warnings() if single else []),
+                input_messages_lost=counts.lost,
+                input_incompatible_publishers=counts.incompatible_publishers,
+                annotated_published=publishers.annotated_published,
+                annotated_compressed_published=publishers.annotated_compressed_published,
+                node_input_ms=f'{counts.cost.mean_ms:.3f}',
+                node_output_ms=f'{publishers.cost.mean_ms:.3f}',
+                **(self._capture.diagnostic_values() if single else {})))
+        capture = None if single else self._capture.diagnostic_status(node_name)
+        if capture is not None:
+            statuses.append(capture)
+        outputs.diagnostics.publish(diagnostics_array(statuses,
+                                                      self.get_clock().now().to_msg()))
 
     def shutdown_now(self) -> None:
         """Stop the engine and release everything, whatever the state (process exit)."""

@@ -15,15 +15,17 @@
 """
 What the node publishes, and how each message is built from a StreamResult.
 
-One NodeOutputs per configured node: detections, the annotated image as raw `annotated` and
-JPEG `annotated/compressed` (image_transport's naming, so rviz and rqt_image_view offer it; drawn
-only while someone subscribes, once per frame for both), the source image, LabelInfo,
-/diagnostics and ~/stream_events. The node creates it
+One CameraOutputs per camera: detections, the annotated image as raw `annotated` and JPEG
+`annotated/compressed` (image_transport's naming, so rviz and rqt_image_view offer it; drawn
+only while someone subscribes, once per frame for both), the source image, LabelInfo and the
+camera's stream events; with several cameras each one's topics carry its name as a prefix
+(front/detections, ~/front/stream_events). NodeOutputs holds them, /diagnostics and, with
+several cameras, the node's own ~/stream_events (the run as a whole). The node creates it
 in configure and destroys it in cleanup; results arrive on the engine's delivery thread.
 """
 
 import time
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.duration import Duration
@@ -35,6 +37,7 @@ from vision_msgs.msg import Detection2DArray, LabelInfo
 from stream_infer.annotate import FrameAnnotator
 from stream_infer.results import StreamResult
 from stream_infer.ros import conversions
+from stream_infer.ros.cameras import Camera
 
 # Outputs are reliable so both reliable (rviz, rqt) and best-effort subscribers match; a short
 # history so a slow subscriber never makes latency grow.
@@ -62,34 +65,38 @@ class CostMeter:
         return self.total_ms / max(self.count, 1)
 
 
-class NodeOutputs:
-    """The node's publishers and the messages it builds from each result."""
+class CameraOutputs:
+    """One camera's publishers, its annotator, and the messages built from its results."""
 
-    def __init__(self, node, *, source_image: bool) -> None:
+    def __init__(self, node, camera: Camera, *, source_image: bool) -> None:
         self._node = node
+        self.camera = camera
+        topic = camera.topic
         self.detections = node.create_lifecycle_publisher(
-            Detection2DArray, 'detections', DETECTIONS_QOS)
-        self.annotated = node.create_lifecycle_publisher(Image, 'annotated', IMAGE_OUT_QOS)
+            Detection2DArray, topic('detections'), DETECTIONS_QOS)
+        self.annotated = node.create_lifecycle_publisher(Image, topic('annotated'),
+                                                         IMAGE_OUT_QOS)
         self.annotated_compressed = node.create_lifecycle_publisher(
-            CompressedImage, 'annotated/compressed', IMAGE_OUT_QOS)
-        self.image_raw = (node.create_lifecycle_publisher(Image, 'image_raw', IMAGE_OUT_QOS)
-                          if source_image else None)
-        self.label_info = node.create_publisher(LabelInfo, 'label_info', LATCHED_QOS)
-        self.diagnostics = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
-        self.events = node.create_publisher(String, '~/stream_events', EVENTS_QOS)
+            CompressedImage, topic('annotated/compressed'), IMAGE_OUT_QOS)
+        self.image_raw = (node.create_lifecycle_publisher(Image, topic('image_raw'),
+                                                          IMAGE_OUT_QOS)
+                          if source_image and camera.source else None)
+        self.label_info = node.create_publisher(LabelInfo, topic('label_info'), LATCHED_QOS)
+        self.events = node.create_publisher(String, camera.events_topic, EVENTS_QOS)
+        self.annotator: Optional[FrameAnnotator] = None  # its own: traces follow its track ids
         self.annotated_published = 0
         self.annotated_compressed_published = 0
         self.cost = CostMeter()
 
     def publish_result(self, result: StreamResult, header: Header, class_names: Sequence[str],
-                       class_id_format: str, annotator: Optional[FrameAnnotator],
-                       jpeg_quality: int = 80) -> None:
+                       class_id_format: str, jpeg_quality: int = 80) -> None:
         """Publish detections always, the annotated and source images to their subscribers."""
         started = time.perf_counter()
         self.detections.publish(conversions.detections_to_msg(
             result.detections, header, class_names, class_id_format))
         raw = self.annotated.get_subscription_count() > 0
         jpeg = self.annotated_compressed.get_subscription_count() > 0
+        annotator = self.annotator
         if annotator is not None and (raw or jpeg):
             image = annotator.annotate(result.frame.image, result.detections)  # drawn once
             if raw:
@@ -109,18 +116,48 @@ class NodeOutputs:
 
     def publish_event(self, text: str) -> None:
         """Publish a stream event; quietly skipped once the context is going down."""
-        if not self._node.context.ok():
-            return
-        try:
-            self.events.publish(String(data=text))
-        except RuntimeError as exc:  # RCLError: the context went down meanwhile
-            self._node.get_logger().debug(f'stream event {text!r} not published: {exc}')
+        publish_event(self._node, self.events, text)
+
+    def destroy(self) -> None:
+        node = self._node
+        for pub in (self.detections, self.annotated, self.annotated_compressed, self.image_raw):
+            if pub is not None:
+                node.destroy_lifecycle_publisher(pub)
+        for pub in (self.label_info, self.events):
+            node.destroy_publisher(pub)
+
+
+class NodeOutputs:
+    """The node's publishers: each camera's, /diagnostics and the node's own stream events."""
+
+    def __init__(self, node, cameras: Sequence[Camera], *, source_image: bool) -> None:
+        self._node = node
+        self.cameras: Dict[str, CameraOutputs] = {
+            camera.name: CameraOutputs(node, camera, source_image=source_image)
+            for camera in cameras}
+        self.diagnostics = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
+        single = self.cameras.get('')
+        # One camera: its events are the node's; several: the node's own for the whole run.
+        self.events = (single.events if single is not None else
+                       node.create_publisher(String, '~/stream_events', EVENTS_QOS))
+
+    @property
+    def names(self) -> Tuple[str, ...]:
+        """Return the camera names the outputs were made for ('' = the single camera)."""
+        return tuple(self.cameras)
+
+    def publish_event(self, text: str) -> None:
+        """Publish an event of the node as a whole on ~/stream_events."""
+        publish_event(self._node, self.events, text)
 
     def flush(self, timeout_s: float) -> None:
         """Wait (bounded) until reliable subscribers acknowledged the last events, detections."""
         # Without this the process can exit before DDS delivers the last messages ('stopped').
         deadline = time.monotonic() + timeout_s
-        for pub in (self.events, self.detections):
+        pubs = [self.events] + [pub for camera in self.cameras.values()
+                                for pub in (camera.events, camera.detections)
+                                if pub is not self.events]
+        for pub in pubs:
             if self._node.context.ok():
                 remaining = max(0.0, deadline - time.monotonic())
                 if not pub.wait_for_all_acked(Duration(nanoseconds=int(remaining * 1e9))):
@@ -129,11 +166,21 @@ class NodeOutputs:
 
     def destroy(self) -> None:
         node = self._node
-        for pub in (self.detections, self.annotated, self.annotated_compressed, self.image_raw):
-            if pub is not None:
-                node.destroy_lifecycle_publisher(pub)
-        for pub in (self.label_info, self.diagnostics, self.events):
-            node.destroy_publisher(pub)
+        if '' not in self.cameras:
+            node.destroy_publisher(self.events)
+        for camera in self.cameras.values():
+            camera.destroy()
+        node.destroy_publisher(self.diagnostics)
+
+
+def publish_event(node, publisher, text: str) -> None:
+    """Publish a stream event; quietly skipped once the context is going down."""
+    if not node.context.ok():
+        return
+    try:
+        publisher.publish(String(data=text))
+    except RuntimeError as exc:  # RCLError: the context went down meanwhile
+        node.get_logger().debug(f'stream event {text!r} not published: {exc}')
 
 
 def header_for(frame, frame_id: str) -> Header:

@@ -36,6 +36,7 @@ from stream_infer.errors import ConfigurationError
 from stream_infer.options import (
     check_options, check_value, DecodeOptions, describe_accepted, ModelOptions, option,
     option_fields, PostprocessOptions, ReconnectPolicy, SourceOptions, TrackerOptions)
+from stream_infer.ros.cameras import CameraOptions, check_single_camera_parameters
 
 LIVE, SOURCE, MODEL = 'live', 'source', 'model'
 
@@ -157,6 +158,12 @@ PARAMS = (
     # input
     _param('source', NodeOptions, kind=SOURCE),
     _param('source_credentials_file', NodeOptions, kind=SOURCE),
+    # several cameras in one node (empty cameras: the single camera above)
+    _param('cameras', CameraOptions, kind=SOURCE),
+    _param('sources', CameraOptions, kind=SOURCE),
+    _param('frame_ids', CameraOptions, kind=SOURCE),
+    _param('source_credentials_files', CameraOptions, kind=SOURCE),
+    _param('max_batch', ModelOptions, kind=SOURCE, ros_none=0),
     _param('image_transport', NodeOptions, kind=SOURCE),
     _param('image_reliability', NodeOptions, kind=SOURCE),
     _param('frame_id', NodeOptions, kind=SOURCE),
@@ -200,6 +207,7 @@ PARAMS = (
       for name in option_fields(CaptureOptions)),
 )
 BY_NAME = {p.name: p for p in PARAMS}
+INTEGER_ENTRIES = ('classes', 'sources')  # string arrays whose entries may be integers
 RCLPY_PARAMETERS = ('use_sim_time', 'start_type_description_service')  # rclpy declares these
 WHEN = {LIVE: 'applied from the next frame',
         SOURCE: 'changeable while not active (deactivate, set, activate)',
@@ -243,15 +251,16 @@ def normalized_value(name: str, value: Any) -> Any:
     Return the value parameter name stores for value (value itself when nothing changes).
 
     String-array parameters accept an empty array of any ROS type (`ros2 param set ... classes
-    "[]"` sends a bool array; an empty YAML list arrives without a type), and `classes` integer
-    indices; both are stored as the string array the parameter is declared with.
+    "[]"` sends a bool array; an empty YAML list arrives without a type); `classes` (indices)
+    and `sources` (camera indices) accept integers too; all are stored as the string array the
+    parameter is declared with.
     """
     p = BY_NAME.get(name)
     if p is None or not isinstance(p.default, list):
         return value
     if value is None or (is_array(value) and len(value) == 0):
         return []  # an empty array of any type: the string array the parameter is
-    if name != 'classes':
+    if name not in INTEGER_ENTRIES:
         return value
     if is_array(value) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
         return [str(v) for v in value]
@@ -365,7 +374,14 @@ def options_from(values: Mapping[str, Any]) -> Dict[type, Any]:
         if p.name in values and not (p.target is PostprocessOptions and p.field == 'classes'):
             fields_by_target.setdefault(p.target, {})[p.field] = p.to_option(values[p.name])
     try:
-        return {target: target(**kwargs) for target, kwargs in fields_by_target.items()}
+        built = {target: target(**kwargs) for target, kwargs in fields_by_target.items()}
+        if CameraOptions in built and NodeOptions in built:
+            node = built[NodeOptions]
+            check_single_camera_parameters(
+                built[CameraOptions], source=node.source, frame_id=node.frame_id,
+                frame_id_default=NodeOptions.frame_id,
+                credentials_file=node.source_credentials_file)
+        return built
     except ConfigurationError as exc:
         raise ConfigurationError(_in_parameter_words(str(exc))) from None
 
