@@ -30,7 +30,8 @@ import supervision as sv
 
 from stream_infer.detection import Detector
 from stream_infer.detection.candidates import Candidates, top_k
-from stream_infer.detection.nms import MATRIX_NMS_LIMIT, nms, select, select_indices
+from stream_infer.detection.nms import (
+    iou_between, MATRIX_NMS_LIMIT, nms, pairwise_iou, select, select_indices)
 from stream_infer.detection.output_decoding import decode, OutputLayout
 from stream_infer.options import PostprocessOptions
 
@@ -312,3 +313,12 @@ def test_postprocess_options_are_immutable_and_normalised():
     detector = Detector(lambda frame: np.zeros((0, 6)))
     with pytest.raises(TypeError, match='PostprocessOptions'):
         detector(np.zeros((8, 8, 3), np.uint8), {'confidence': 0.5})
+
+
+@SETTINGS
+@given(box_sets(max_boxes=20))
+def test_iou_between_two_sets_is_the_pairwise_iou_block(data):
+    xyxy = data[0].astype(np.float64)
+    a, b = xyxy[:len(xyxy) // 2], xyxy[len(xyxy) // 2:]
+    np.testing.assert_allclose(iou_between(a, b), pairwise_iou(xyxy)[:len(a), len(a):],
+                               atol=1e-9)

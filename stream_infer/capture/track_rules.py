@@ -40,6 +40,7 @@ from typing import ClassVar, Tuple
 import numpy as np
 
 from stream_infer.capture.rules import FrameView, Rule
+from stream_infer.detection.nms import iou_between
 from stream_infer.options import option
 
 # Frames a track id is remembered after it was last seen. ByteTrack drops a lost track after
@@ -130,17 +131,6 @@ class UntrackedBoxes:
         self.runs = np.empty(0, dtype=np.int64)
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Return the (len(a), len(b)) IoU matrix of two xyxy box arrays."""
-    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
-    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
-    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
-    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
-
-
 @dataclass(frozen=True)
 class UntrackedRule(Rule):
     """A box stays off every confirmed track for `frames` frames in a row (and each such run)."""
@@ -161,7 +151,7 @@ class UntrackedRule(Rule):
         boxes = view.xyxy[self.selected(view) & (view.tracker_id < 0)]
         runs = np.ones(len(boxes), dtype=np.int64)
         if len(boxes) and len(state.boxes):
-            overlap = box_iou(boxes, state.boxes)
+            overlap = iou_between(boxes, state.boxes)
             best = overlap.argmax(axis=1)
             same = overlap[np.arange(len(boxes)), best] >= self.iou
             runs[same] = state.runs[best[same]] + 1
@@ -170,4 +160,4 @@ class UntrackedRule(Rule):
 
 
 __all__ = ['FlickerRule', 'NewTrackRule', 'TRACK_MEMORY', 'TrackMemory', 'UntrackedBoxes',
-           'UntrackedRule', 'box_iou']
+           'UntrackedRule']

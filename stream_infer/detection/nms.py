@@ -62,6 +62,17 @@ def _iou_matrix(xyxy: np.ndarray) -> np.ndarray:
     return inter
 
 
+def iou_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return the (len(a), len(b)) IoU matrix of two xyxy box arrays; 0 where empty."""
+    top_left = np.maximum(a[:, None, :2], b[None, :, :2])
+    bottom_right = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(bottom_right - top_left, 0, None), axis=2)
+    area_a = np.prod(a[:, 2:] - a[:, :2], axis=1)
+    area_b = np.prod(b[:, 2:] - b[:, :2], axis=1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
 def nms(xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float,
         class_ids: Optional[np.ndarray] = None) -> np.ndarray:
     """
