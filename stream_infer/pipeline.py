@@ -17,12 +17,13 @@ One run of the engine: the capture, inference and delivery loops over one source
 
 The capture thread reads a frame, numbers and stamps it, preprocesses it (Detector.prepare) and
 puts the whole (Frame, PreparedFrame) pair into a single-slot buffer; the inference thread takes
-the pair and runs the model and postprocessing (Detector.run); the delivery thread tracks and
-hands a StreamResult carrying exactly the frame that was predicted to the callbacks. So
-preprocessing frame N+1 and tracking/delivering frame N-1 overlap inference of frame N, and the
-model thread does nothing but run the model. Live sources (cameras, URLs, push, files with
-enforce_fps) replace a waiting frame with a newer one and count the drop, so latency stays
-bounded; other sources wait for the consumer, so nothing is dropped. Every frame that was
+the pair and runs the model (Detector.infer); the delivery thread postprocesses (decode, NMS:
+Detector.postprocess), tracks and hands a StreamResult carrying exactly the frame that was
+predicted to the callbacks. So preprocessing frame N+1 and postprocessing/tracking/delivering
+frame N-1 overlap inference of frame N, and the model thread does nothing but run the model
+(with the model on an accelerator, its rate is the model's). Live sources (cameras, URLs, push,
+files with enforce_fps) replace a waiting frame with a newer one and count the drop, so latency
+stays bounded; other sources wait for the consumer, so nothing is dropped. Every frame that was
 inferred is delivered, in order (the inference -> delivery hand-off waits).
 
 The InferenceStream (stream.py) builds one Pipeline per start()/run() and owns everything that
@@ -38,7 +39,7 @@ from typing import Callable, Iterator, NamedTuple, Optional
 
 import numpy as np
 
-from stream_infer.detection import DetectionResult, Detector, PreparedFrame
+from stream_infer.detection import DetectionResult, Detector, InferredFrame, PreparedFrame
 from stream_infer.frame_buffer import LatestSlot, SlotClosed
 from stream_infer.options import PostprocessOptions
 from stream_infer.results import StreamResult
@@ -86,7 +87,7 @@ class _Packet(NamedTuple):
 
 class _Inferred(NamedTuple):
     frame: Frame
-    detected: DetectionResult
+    inferred: InferredFrame
     options: PostprocessOptions
 
 
@@ -218,14 +219,14 @@ class Pipeline:
                 LOG.exception('closing %s failed', source.description)
 
     def _inference_loop(self) -> None:
-        """Take the newest prepared frame, run the model on it, pass the result on."""
+        """Take the newest prepared frame, run the model on it, pass the output on."""
         detector, settings = self.detector, self.settings
         errors = 0
         try:
             for packet in self._items(self.slot):
                 options = settings.options  # one read per frame: changes apply from the next
                 try:
-                    detected = detector.run(packet.prepared, options)
+                    inferred = detector.infer(packet.prepared)
                     errors = 0
                 except Exception as exc:  # noqa: BLE001 - counted; too many in a row end it
                     if self.stop_flag.is_set():
@@ -237,7 +238,7 @@ class Pipeline:
                         break
                     continue
                 try:
-                    self.results.put(_Inferred(packet.frame, detected, options), block=True)
+                    self.results.put(_Inferred(packet.frame, inferred, options), block=True)
                 except SlotClosed:
                     break
         except Exception as exc:  # noqa: BLE001 - reported as the run's error
@@ -247,11 +248,22 @@ class Pipeline:
             self.results.finish()  # the delivery loop delivers what is left, then ends
 
     def deliver_loop(self) -> None:
-        """Track each inferred frame in order and hand the result to the stream."""
+        """Postprocess and track each inferred frame in order; hand the result to the stream."""
+        errors = 0
         try:
             for inferred in self._items(self.results):
                 try:
-                    result = self._track(inferred)
+                    detected = self.detector.postprocess(inferred.inferred, inferred.options)
+                    errors = 0
+                except Exception as exc:  # noqa: BLE001 - counted; too many in a row end it
+                    errors += 1
+                    self._frame_error('postprocessing', inferred.frame, exc)
+                    if errors >= MAX_CONSECUTIVE_ERRORS:
+                        self.end(StopReason.ERROR, exc)
+                        break
+                    continue
+                try:
+                    result = self._track(inferred.frame, detected, inferred.options)
                 except Exception as exc:  # noqa: BLE001 - counted, the frame is skipped
                     self._frame_error('tracking', inferred.frame, exc)
                     continue
@@ -266,8 +278,8 @@ class Pipeline:
         finally:
             self.finish()
 
-    def _track(self, inferred: _Inferred) -> StreamResult:
-        frame, detected, options = inferred
+    def _track(self, frame: Frame, detected: DetectionResult,
+               options: PostprocessOptions) -> StreamResult:
         tracker = self.settings.tracker  # one read per frame: changes apply from the next one
         detections = detected.detections
         start = time.perf_counter()

@@ -16,9 +16,10 @@
 The object detector: an ONNX model (or a Python callable) -> supervision.Detections.
 
 Frames are BGR uint8; boxes always come back in original-frame pixels, clipped to the frame.
-`prepare` (pure preprocessing) and `run` (model + postprocess) are separate so a pipeline can
-prepare the next frame on another thread while the model runs. The thresholds are not the
-Detector's: every run() is given the PostprocessOptions in force (the stream owns them).
+`prepare` (preprocessing), `infer` (the model alone) and `postprocess` are separate so a
+pipeline can prepare the next frame and postprocess the previous one on other threads while the
+model runs (`run` = infer + postprocess). The thresholds are not the Detector's: every run() or
+postprocess() is given the PostprocessOptions in force (the stream owns them).
 
     >>> import numpy as np
     >>> from stream_infer.detection import Detector
@@ -62,6 +63,15 @@ class PreparedFrame:
 
 
 @dataclass
+class InferredFrame:
+    """Output of Detector.infer: the model's raw output for a prepared frame."""
+
+    prepared: PreparedFrame
+    output: Any                      # the backend's raw output (decoded by postprocess)
+    infer_ms: float = 0.0
+
+
+@dataclass
 class DetectionResult:
     """Detections in frame pixels and how long each stage took."""
 
@@ -71,6 +81,12 @@ class DetectionResult:
 
 def _elapsed_ms(start: float) -> float:
     return (time.perf_counter() - start) * 1000.0
+
+
+def _check_options(options: Any) -> None:
+    if not isinstance(options, PostprocessOptions):
+        raise TypeError(f'options must be a PostprocessOptions, got '
+                        f'{type(options).__name__}')
 
 
 def empty_detections() -> sv.Detections:
@@ -177,22 +193,29 @@ class Detector:
         tensor, geometry = self._backend.prepare(frame_bgr)
         return PreparedFrame(frame_bgr, tensor, geometry, _elapsed_ms(start))
 
+    def infer(self, prepared: PreparedFrame) -> InferredFrame:
+        """Run the model alone on a prepared frame (what a pipeline's model thread does)."""
+        start = time.perf_counter()
+        output = self._backend.infer(prepared.image, prepared.tensor)
+        return InferredFrame(prepared, output, _elapsed_ms(start))
+
+    def postprocess(self, inferred: InferredFrame,
+                    options: PostprocessOptions = DEFAULT_OPTIONS) -> DetectionResult:
+        """Decode, filter and NMS the model output with these options; boxes in frame pixels."""
+        _check_options(options)
+        start = time.perf_counter()
+        prepared = inferred.prepared
+        candidates, names = self._backend.candidates(inferred.output, options)
+        detections = self._to_detections(candidates, names, prepared.geometry, options)
+        timings = {'preprocess': prepared.preprocess_ms, 'infer': inferred.infer_ms,
+                   'postprocess': _elapsed_ms(start)}
+        return DetectionResult(detections, timings)
+
     def run(self, prepared: PreparedFrame,
             options: PostprocessOptions = DEFAULT_OPTIONS) -> DetectionResult:
         """Model + postprocess on a prepared frame with these options; boxes in frame pixels."""
-        if not isinstance(options, PostprocessOptions):
-            raise TypeError(f'options must be a PostprocessOptions, got '
-                            f'{type(options).__name__}')
-        backend = self._backend
-        start = time.perf_counter()
-        raw = backend.infer(prepared.image, prepared.tensor)
-        infer_ms = _elapsed_ms(start)
-        start = time.perf_counter()
-        candidates, names = backend.candidates(raw, options)
-        detections = self._to_detections(candidates, names, prepared.geometry, options)
-        timings = {'preprocess': prepared.preprocess_ms, 'infer': infer_ms,
-                   'postprocess': _elapsed_ms(start)}
-        return DetectionResult(detections, timings)
+        _check_options(options)
+        return self.postprocess(self.infer(prepared), options)
 
     def __call__(self, frame_bgr: np.ndarray,
                  options: PostprocessOptions = DEFAULT_OPTIONS) -> DetectionResult:
@@ -229,4 +252,5 @@ class Detector:
                              class_id=class_ids, data={'class_name': class_names})
 
 
-__all__ = ['DetectionResult', 'Detector', 'PreparedFrame', 'empty_detections']
+__all__ = ['DetectionResult', 'Detector', 'InferredFrame', 'PreparedFrame',
+           'empty_detections']

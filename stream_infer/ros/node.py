@@ -72,8 +72,17 @@ def image_qos(reliability: str) -> QoSProfile:
 class StreamInferNode(LifecycleNode):
     """Lifecycle node running the stream_infer engine; see README 'Topics' and 'Parameters'."""
 
-    def __init__(self, node_name: str = NODE_NAME, **kwargs: Any) -> None:
+    def __init__(self, node_name: str = NODE_NAME, *, detector: Optional[Detector] = None,
+                 **kwargs: Any) -> None:
+        """
+        Declare the parameters; nothing is loaded before configure.
+
+        detector: a Detector to run instead of loading the `model` parameter, for processes
+        that compose the node themselves (e.g. a Detector over an accelerator session they
+        made, Detector(session=...)); the node never closes it. kwargs go to rclpy's Node.
+        """
         super().__init__(node_name, **kwargs)
+        self._given_detector = detector
         for p in PARAMS:
             self.declare_parameter(p.name, p.default, descriptor(p))
         self._state = 'unconfigured'
@@ -163,7 +172,9 @@ class StreamInferNode(LifecycleNode):
         model = self._p('model') or str(bundled_model_path())
         try:
             options = self._options()[ModelOptions]
-            self._detector = Detector(
+            if self._given_detector is not None:
+                model = 'given to the node (parameter model not used)'
+            self._detector = self._given_detector or Detector(
                 model, layout=options.layout, providers=list(options.providers),
                 threads=options.threads, labels=options.labels)
             self._detector.resolve_classes(class_filter(self._p('classes')))
@@ -287,9 +298,9 @@ class StreamInferNode(LifecycleNode):
         outputs, self._outputs = self._outputs, None
         if outputs is not None:
             outputs.destroy()
-        if self._detector is not None:
+        if self._detector is not None and self._detector is not self._given_detector:
             self._detector.close()
-            self._detector = None
+        self._detector = None
 
     # ---------------------------------------------------------------- inputs
     def _on_image(self, msg: Image) -> None:

@@ -1,0 +1,317 @@
+# Copyright 2026 The stream_infer Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+The model off the CPU, simulated: what the three-stage design is for.
+
+The bundled model's real outputs for every clip frame are computed first; then a ReplaySession
+(bench_support) stands in for an accelerator session: run() sleeps N ms with the GIL released
+and returns that frame's real output. For N = 5, 10, 20 ms:
+
+- the engine (InferenceStream over the clip file, tracking on, one on_result callback): frames
+  per second against the model's limit 1000/N (goal >= 0.95), and its process CPU per frame,
+  which is then all non-model work (decode, preprocess, postprocess, track, deliver);
+- a hand-written single-thread loop over the same pieces (cv2 read -> Detector.prepare ->
+  model -> postprocess -> ByteTrack), which pays them in series with the model (the engine is
+  expected >= 1.3x faster at N = 10);
+- with ROS (--node): the node in topic mode, fed clip frames faster than the model's rate by a
+  driver process (publish -> detections, rate of detections received), the StreamInferNode
+  given the simulated Detector (its `detector` argument), against a hand-written node that
+  converts, detects, tracks and publishes in its image callback.
+
+Rounds are interleaved and medians reported: on a shared machine wall time is noisy.
+"""
+
+import argparse
+import json
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_support as bs  # noqa: E402
+
+SLEEPS_MS = (5.0, 10.0, 20.0)
+
+
+def simulated_detector(api: bs.Api, frames: list, sleep_ms: float, threads=None):
+    """Build a Detector whose model sleeps sleep_ms and returns the bundled model's output."""
+    model = api.bundled_model()
+    session = bs.real_session(model, threads)
+    plain = api.detector(model, threads=threads)
+    outputs = bs.record_outputs(session, [plain.prepare(f).tensor for f in frames])
+    plain.close()
+    replay = bs.ReplaySession(session, outputs, run_model=False, sleep_ms=sleep_ms)
+    return api.detector(model, threads=threads, session=replay), replay
+
+
+def steady_fps(times: list) -> float:
+    """Frames per second between the first and the last delivery."""
+    return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else float('nan')
+
+
+def engine_rate(api: bs.Api, detector, frames: int) -> tuple:
+    """(steady fps, process CPU-ms per frame) of the engine over the clip."""
+    stream = api.InferenceStream(str(bs.clip_path()), detector, max_frames=frames)
+    times = []
+    stream.on_result(lambda result: times.append(time.perf_counter()))
+    cpu = bs.cpu_s()
+    stats = stream.run()
+    return steady_fps(times), (bs.cpu_s() - cpu) * 1000.0 / max(stats.frames_processed, 1)
+
+
+def hand_loop_rate(api: bs.Api, detector, frames: int) -> tuple:
+    """(steady fps, CPU-ms per frame) of read -> detect -> track -> callback on one thread."""
+    import cv2
+    capture = cv2.VideoCapture(str(bs.clip_path()))
+    tracker = api.Tracker()
+    options = api.run_options()
+    callback_results = []
+    times = []
+    cpu = bs.cpu_s()
+    while len(times) < frames:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        detections = tracker.update(detector.run(detector.prepare(frame), options).detections)
+        callback_results.append(len(detections))
+        times.append(time.perf_counter())
+    cost = (bs.cpu_s() - cpu) * 1000.0 / max(len(times), 1)
+    capture.release()
+    return steady_fps(times), cost
+
+
+def engine_table(api: bs.Api, frames: list, args) -> dict:
+    results = {}
+    for sleep_ms in args.sleeps:
+        detector, _ = simulated_detector(api, frames, sleep_ms)
+        runs = bs.interleaved(args.rounds, {
+            'engine': lambda: engine_rate(api, detector, len(frames)),
+            'hand': lambda: hand_loop_rate(api, detector, len(frames)),
+        })
+        limit = 1000.0 / sleep_ms
+        engine = bs.median(r[0] for r in runs['engine'])
+        hand = bs.median(r[0] for r in runs['hand'])
+        results[f'{sleep_ms:g}'] = {
+            'limit fps': limit, 'engine fps': engine, 'hand fps': hand,
+            'engine / limit': engine / limit,
+            'engine / hand': bs.median(e[0] / h[0] for e, h in zip(runs['engine'],
+                                                                   runs['hand'])),
+            'engine cpu ms': bs.median(r[1] for r in runs['engine']),
+            'hand cpu ms': bs.median(r[1] for r in runs['hand'])}
+        print(f'  N={sleep_ms:g} ms: engine {engine:.1f} fps (rounds '
+              f'{[round(r[0], 1) for r in runs["engine"]]}), hand-written loop {hand:.1f} fps',
+              flush=True)
+        detector.close()
+    return results
+
+
+# ------------------------------------------------------------------------------ the node
+def node_child(args) -> None:
+    """Run the node under test in this (child) process until SIGINT."""
+    bs.use_code(args.code)
+    api = bs.Api()
+    import rclpy
+    from rclpy.executors import MultiThreadedExecutor
+    frames, _ = bs.clip_frames(args.frames)
+    detector, replay = simulated_detector(api, frames, args.child_sleep)
+    rclpy.init()
+    if args.node_child == 'stream_infer':
+        from stream_infer.ros.node import StreamInferNode
+        node = StreamInferNode('stream_infer', namespace='/accel', detector=detector)
+        node.trigger_configure()
+        node.trigger_activate()
+    else:
+        node = HandWrittenNode(api, detector)
+    executor = MultiThreadedExecutor(num_threads=4)
+    executor.add_node(node)
+    stop = []
+    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    print('ready', flush=True)
+    while not stop:
+        executor.spin_once(timeout_sec=0.1)
+    executor.shutdown(timeout_sec=1.0)
+    if hasattr(node, 'shutdown_now'):
+        node.shutdown_now()
+    node.destroy_node()
+    rclpy.try_shutdown()
+
+
+class _HandWritten:
+    """Image callback: convert, detect, track, publish, all on the executor's thread."""
+
+    def __init__(self, node, api: bs.Api, detector) -> None:
+        from rclpy.qos import QoSProfile, ReliabilityPolicy
+        from sensor_msgs.msg import Image
+        from vision_msgs.msg import Detection2DArray
+        from stream_infer.ros import conversions
+        self.conversions = conversions
+        self.detector, self.tracker = detector, api.Tracker()
+        self.options = api.run_options()
+        self.names = detector.class_names
+        self.pub = node.create_publisher(Detection2DArray, '/accel/detections',
+                                         QoSProfile(depth=10,
+                                                    reliability=ReliabilityPolicy.RELIABLE))
+        node.create_subscription(Image, '/accel/image', self.on_image,
+                                 QoSProfile(depth=1,
+                                            reliability=ReliabilityPolicy.BEST_EFFORT))
+
+    def on_image(self, msg) -> None:
+        frame = self.conversions.image_to_bgr(msg)
+        found = self.detector.run(self.detector.prepare(frame), self.options).detections
+        self.pub.publish(self.conversions.detections_to_msg(
+            self.tracker.update(found), msg.header, self.names))
+
+
+def HandWrittenNode(api: bs.Api, detector):  # noqa: N802 - builds a node, like a class
+    import rclpy
+    node = rclpy.create_node('hand_written', namespace='/accel')
+    node._hand = _HandWritten(node, api, detector)
+    return node
+
+
+def drive_node(kind: str, sleep_ms: float, args) -> dict:
+    """Start the node process, feed it clip frames faster than 1000/N, count detections."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Header
+    from vision_msgs.msg import Detection2DArray
+    from stream_infer.ros.conversions import bgr_to_image
+    command = [sys.executable, __file__, '--node-child', kind, '--child-sleep', str(sleep_ms),
+               '--frames', str(args.frames)] + (['--code', args.code] if args.code else [])
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             text=True, env=dict(os.environ))
+    try:
+        if child.stdout.readline().strip() != 'ready':
+            raise RuntimeError(f'the {kind} node process did not start')
+        frames, _ = bs.clip_frames(args.frames)
+        messages = [bgr_to_image(f, Header(frame_id='camera')) for f in frames]
+        rclpy.init()
+        node = rclpy.create_node('accel_driver')
+        received = []
+        node.create_subscription(
+            Detection2DArray, '/accel/detections', lambda m: received.append(time.monotonic()),
+            QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE))
+        pub = node.create_publisher(Image, '/accel/image',
+                                    QoSProfile(depth=1, reliability=ReliabilityPolicy.BEST_EFFORT))
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        rate = args.feed_factor * 1000.0 / sleep_ms
+        deadline = time.monotonic() + 30.0
+        i = 0
+        while not received and time.monotonic() < deadline:  # discovery and warm-up
+            pub.publish(messages[i % len(messages)])
+            i += 1
+            executor.spin_once(timeout_sec=0.05)
+        warm = time.monotonic() + 1.0
+        end = warm + args.node_seconds
+        start = time.monotonic()
+        sent = 0
+        while time.monotonic() < end:
+            next_at = start + sent / rate
+            while time.monotonic() < next_at:
+                executor.spin_once(timeout_sec=max(0.0, next_at - time.monotonic()))
+            pub.publish(messages[sent % len(messages)])
+            sent += 1
+        window = [t for t in received if warm <= t < end]
+        executor.shutdown()
+        node.destroy_node()
+        rclpy.shutdown()
+        return {'fps': len(window) / args.node_seconds,
+                'sent fps': sent / (time.monotonic() - start)}
+    finally:
+        child.send_signal(signal.SIGINT)
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def node_table(args) -> dict:
+    results = {}
+    for sleep_ms in args.sleeps:
+        runs = bs.interleaved(args.node_rounds, {
+            'node': lambda: drive_node('stream_infer', sleep_ms, args),
+            'hand': lambda: drive_node('hand', sleep_ms, args)})
+        limit = 1000.0 / sleep_ms
+        node = bs.median(r['fps'] for r in runs['node'])
+        hand = bs.median(r['fps'] for r in runs['hand'])
+        results[f'{sleep_ms:g}'] = {'limit fps': limit, 'node fps': node, 'hand fps': hand,
+                                    'node / limit': node / limit, 'node / hand': node / hand,
+                                    'sent fps': bs.median(r['sent fps'] for r in runs['node'])}
+        print(f'  node N={sleep_ms:g} ms: StreamInferNode {node:.1f} fps, hand-written node '
+              f'{hand:.1f} fps (fed {results[f"{sleep_ms:g}"]["sent fps"]:.0f} fps)',
+              flush=True)
+    return results
+
+
+def print_tables(engine: dict, node: dict) -> None:
+    print(f'\n{"simulated model":<16} {"1000/N":>7} {"engine":>7} {"/limit":>7} {"hand":>7} '
+          f'{"eng/hand":>8} {"eng CPU-ms":>10} {"hand CPU-ms":>11}')
+    for sleep_ms, r in engine.items():
+        print(f'N = {sleep_ms:>3} ms{"":<7} {r["limit fps"]:>7.1f} {r["engine fps"]:>7.1f} '
+              f'{r["engine / limit"]:>7.2f} {r["hand fps"]:>7.1f} {r["engine / hand"]:>8.2f} '
+              f'{r["engine cpu ms"]:>10.2f} {r["hand cpu ms"]:>11.2f}')
+    print('  goals: engine >= 0.95 x 1000/N; engine >= 1.3 x the hand-written loop at N = 10; '
+          'CPU-ms: process CPU per frame (the model sleeps: all of it is non-model work)')
+    if node:
+        print(f'\n{"node, topic mode":<16} {"1000/N":>7} {"node":>7} {"/limit":>7} {"hand":>7} '
+              f'{"node/hand":>9}')
+        for sleep_ms, r in node.items():
+            print(f'N = {sleep_ms:>3} ms{"":<7} {r["limit fps"]:>7.1f} {r["node fps"]:>7.1f} '
+                  f'{r["node / limit"]:>7.2f} {r["hand fps"]:>7.1f} {r["node / hand"]:>9.2f}')
+        print('  publish -> detections received per second; the driver publishes bgr8 clip '
+              'frames (768x576) faster than 1000/N from another process')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--code', default=None, help='checkout whose stream_infer to measure')
+    parser.add_argument('--frames', type=int, default=200, help='clip frames per engine run')
+    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--sleeps', type=lambda s: [float(v) for v in s.split(',')],
+                        default=list(SLEEPS_MS), help='simulated model times, ms')
+    parser.add_argument('--node', action='store_true', help='also the node in topic mode')
+    parser.add_argument('--node-rounds', type=int, default=2)
+    parser.add_argument('--node-seconds', type=float, default=5.0)
+    parser.add_argument('--feed-factor', type=float, default=1.5,
+                        help='images published per model time (x 1000/N)')
+    parser.add_argument('--json', type=Path, default=None)
+    parser.add_argument('--node-child', default=None, help=argparse.SUPPRESS)
+    parser.add_argument('--child-sleep', type=float, default=10.0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.node_child:
+        node_child(args)
+        return
+    root = bs.use_code(args.code)
+    api = bs.Api()
+    frames, _ = bs.clip_frames(args.frames)
+    print(f'stream_infer from {root} ({api.version}); simulated accelerator, bundled model '
+          f'outputs; {len(frames)} frames per run; {bs.machine_line()}', flush=True)
+    engine = engine_table(api, frames, args)
+    node = node_table(args) if args.node else {}
+    print_tables(engine, node)
+    if args.json:
+        args.json.write_text(json.dumps({'version': api.version, 'engine': engine,
+                                         'node': node}, indent=1))
+
+
+if __name__ == '__main__':
+    main()
