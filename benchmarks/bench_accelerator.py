@@ -51,13 +51,9 @@ SLEEPS_MS = (5.0, 10.0, 20.0)
 
 def simulated_detector(api: bs.Api, frames: list, sleep_ms: float, threads=None):
     """Build a Detector whose model sleeps sleep_ms and returns the bundled model's output."""
-    model = api.bundled_model()
-    session = bs.real_session(model, threads)
-    plain = api.detector(model, threads=threads)
-    outputs = bs.record_outputs(session, [plain.prepare(f).tensor for f in frames])
-    plain.close()
+    session, outputs = bs.bundled_outputs(api, frames, threads)
     replay = bs.ReplaySession(session, outputs, run_model=False, sleep_ms=sleep_ms)
-    return api.detector(model, threads=threads, session=replay), replay
+    return api.detector(api.bundled_model(), threads=threads, session=replay), replay
 
 
 def steady_fps(times: list) -> float:

@@ -185,17 +185,15 @@ def engine_costs(api: bs.Api, detector, session, frames: list, rounds: int) -> d
 
 def measure_model(api: bs.Api, name: str, model: Path, frames: list, args,
                   yolo: bool) -> dict:
-    session = bs.real_session(model, args.threads)
     if yolo:
+        session = bs.real_session(model, args.threads)
         plain = api.detector(model, threads=args.threads)
         outputs, candidates, objects = bs.yolo_scene_outputs(api, frames, plain)
         plain.close()
         print(f'  {name}: scene outputs from the bundled model: median {objects:g} objects, '
               f'{candidates:g} anchors >= 0.3 per frame', flush=True)
     else:
-        plain = api.detector(model, threads=args.threads, session=None)
-        outputs = bs.record_outputs(session, [plain.prepare(f).tensor for f in frames])
-        plain.close()
+        session, outputs = bs.bundled_outputs(api, frames, args.threads)
     timed = bs.ReplaySession(session, outputs, run_model=True)  # model cost real
     replay = bs.ReplaySession(session, outputs, run_model=False)  # no model: postprocess only
     detector = api.detector(model, threads=args.threads, session=timed)
