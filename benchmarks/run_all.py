@@ -13,7 +13,9 @@
 # limitations under the License.
 
 """
-Every performance figure in one command: ./dev.sh run python benchmarks/run_all.py
+Every performance figure in one command.
+
+Run: ./dev.sh run python benchmarks/run_all.py [--quick] [--skip-node]
 
 1. CPU per frame outside the model, per stage and in total, before (the baseline commit, taken
    from git into a temporary directory) and now (bench_cpu.py on each, in alternating passes),
@@ -43,7 +45,7 @@ STAGES = ('decode', 'preprocess', 'postprocess', 'track', 'result', 'predictions
 
 
 def baseline_checkout(tmp: Path, given: str) -> Path:
-    """A checkout of the baseline: the given directory, or `git archive` of its commit."""
+    """Return a checkout of the baseline: the given directory, or `git archive` of it."""
     if given:
         return Path(given).resolve()
     for rev in BASELINE_REVS:
@@ -104,8 +106,8 @@ def cpu_comparison(before: dict, after: dict) -> None:
                   f'{after[m]["non-model cpu"]:.2f} ms/frame ({"halved" if half else "NOT halved"}'
                   f'); engine/raw {after[m]["ratio"]:.2f} (goal >= {goals.get(m, 1.0):.2f}: '
                   f'{"met" if ratio else "not met"})')
-    print('  sum of stages: decode..callbacks, each run alone; non-model cpu: the engine\'s '
-          'process CPU per frame minus the model\'s own (raw loop, same session)')
+    print('  sum of stages: decode..callbacks, each run alone; non-model cpu: the engine '
+          'process CPU per frame minus the model CPU per frame (raw loop, same session)')
 
 
 def main() -> None:

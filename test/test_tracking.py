@@ -192,8 +192,8 @@ def busy_scene(frames: int, seed: int):
     pos = rng.uniform(0, 600, (count, 2))
     vel = rng.normal(0, 4, (count, 2))
     size = rng.uniform(20, 120, (count, 2))
-    hidden = [set(range(s, s + g)) for s, g in zip(rng.integers(0, frames, count),
-                                                     rng.integers(0, 12, count))]
+    gaps = zip(rng.integers(0, frames, count), rng.integers(0, 12, count))
+    hidden = [set(range(s, s + g)) for s, g in gaps]
     for frame in range(frames):
         rows, scores = [], []
         for k in range(count):
