@@ -27,7 +27,11 @@ For the bundled CenterNet 512 and the YOLO-shaped 640 model (bench_support) on t
    (detections_to_msg, publish).
 2. In total: the engine (InferenceStream over the clip, tracking on, one on_result callback) in
    process CPU per frame, minus the model's own CPU per frame measured in the raw loop
-   (session.run on pre-made tensors, the same session) = non-model CPU per frame. Its wall
+   (session.run on pre-made tensors, the same session) = non-model CPU per frame. On a busy
+   machine onnxruntime's spinning threads make the model's CPU swing by more than the engine's
+   whole cost, so two steadier figures come with it: the engine's CPU minus the model's CPU in
+   that same run (its pool threads, and its caller inside session.run: "threads"), and the
+   engine's CPU with the model's outputs replayed instead of computed ("no model"). The wall
    throughput against the raw loop's, rounds interleaved, medians.
 
 Run it on another checkout (e.g. the baseline) with --code DIR; --json saves the figures for
@@ -155,29 +159,50 @@ def raw_loop(session, tensors: list) -> tuple:
             len(tensors) / (time.perf_counter() - wall))
 
 
-def engine_run(api: bs.Api, detector, frames: int) -> tuple:
-    """Run the engine over the clip: (process CPU-ms per frame, fps, frames processed)."""
+def engine_run(api: bs.Api, detector, frames: int, replay=None) -> tuple:
+    """
+    Run the engine over the clip: (process CPU-ms per frame, fps, model CPU-ms per frame).
+
+    The model's CPU inside the engine (its pool threads + its callers inside session.run) is
+    measured when replay (the detector's ReplaySession) is given, else NaN.
+    """
     stream = api.InferenceStream(str(bs.clip_path()), detector, max_frames=frames)
     stream.on_result(lambda result: None)
+    model = bs.model_cpu_s(replay) if replay is not None else float('nan')
     cpu, wall = bs.cpu_s(), time.perf_counter()
     stats = stream.run()
     elapsed = time.perf_counter() - wall
     processed = stats.frames_processed
-    return (bs.cpu_s() - cpu) * 1000.0 / processed, processed / elapsed, processed
+    cpu = bs.cpu_s() - cpu
+    if replay is not None:
+        model = bs.model_cpu_s(replay) - model
+    return cpu * 1000.0 / processed, processed / elapsed, model * 1000.0 / processed
 
 
-def engine_costs(api: bs.Api, detector, session, frames: list, rounds: int) -> dict:
-    """Engine vs raw loop, interleaved: model CPU, non-model CPU, throughput ratio."""
+def engine_costs(api: bs.Api, detector, replay, no_model_detector, frames: list,
+                 rounds: int) -> dict:
+    """
+    Engine vs raw loop, interleaved: model CPU, non-model CPU three ways, throughput ratio.
+
+    non-model cpu: engine process CPU minus the raw loop's (the model alone, same session);
+    non-model cpu (threads): engine process CPU minus the model's CPU inside that same run
+    (insensitive to how busy the machine is); non-model cpu (no model): the engine's process
+    CPU with the model's outputs replayed (no model at all).
+    """
     tensors = [detector.prepare(f).tensor for f in frames]
     measured = bs.interleaved(rounds, {
-        'raw': lambda: raw_loop(session, tensors),
-        'engine': lambda: engine_run(api, detector, len(frames)),
+        'raw': lambda: raw_loop(replay, tensors),
+        'engine': lambda: engine_run(api, detector, len(frames), replay),
+        'no model': lambda: engine_run(api, no_model_detector, len(frames)),
     })
     model_cpu = bs.median(r[0] for r in measured['raw'])
     engine_cpu = bs.median(r[0] for r in measured['engine'])
     ratios = [e[1] / r[1] for e, r in zip(measured['engine'], measured['raw'])]
     return {'model cpu': model_cpu, 'engine cpu': engine_cpu,
-            'non-model cpu': engine_cpu - model_cpu,
+            'non-model cpu': bs.median(
+                e[0] - r[0] for e, r in zip(measured['engine'], measured['raw'])),
+            'non-model cpu (threads)': bs.median(e[0] - e[2] for e in measured['engine']),
+            'non-model cpu (no model)': bs.median(r[0] for r in measured['no model']),
             'raw fps': bs.median(r[1] for r in measured['raw']),
             'engine fps': bs.median(e[1] for e in measured['engine']),
             'ratio': bs.median(ratios), 'ratios': ratios}
@@ -202,7 +227,7 @@ def measure_model(api: bs.Api, name: str, model: Path, frames: list, args,
     if not args.skip_node:
         costs.update(node_stage_costs(api, frames, tracked, detector.class_names, args.rounds))
     if not args.skip_engine:
-        costs.update(engine_costs(api, detector, timed, frames, args.rounds))
+        costs.update(engine_costs(api, detector, timed, replay_detector, frames, args.rounds))
     detector.close()
     replay_detector.close()
     return costs
@@ -215,7 +240,8 @@ def print_table(results: dict) -> None:
     for row in rows:
         print(f'{row:<26}' + ''.join(f'{results[n].get(row, float("nan")):>22.3f}'
                                      for n in names))
-    for row in ('model cpu', 'engine cpu', 'non-model cpu'):
+    for row in ('model cpu', 'engine cpu', 'non-model cpu', 'non-model cpu (threads)',
+                'non-model cpu (no model)'):
         if any(row in results[n] for n in names):
             print(f'{row:<26}' + ''.join(f'{results[n].get(row, float("nan")):>22.2f}'
                                          for n in names))

@@ -289,6 +289,7 @@ class ReplaySession:
         self.sleep_s = None if sleep_ms is None else sleep_ms / 1000.0
         self.calls = 0
         self.unknown = 0
+        self.run_cpu_s = 0.0  # CPU of the calling threads inside the real session.run
         self._input = session.get_inputs()[0].name
 
     def __getattr__(self, name: str) -> Any:
@@ -300,7 +301,9 @@ class ReplaySession:
         stored = self.outputs.get(fingerprint(tensor))
         real = None
         if self.run_model or stored is None:
+            cpu = time.thread_time()
             real = self.session.run(output_names, feed, *args)
+            self.run_cpu_s += time.thread_time() - cpu
             if stored is None:
                 self.unknown += 1
                 return real
@@ -315,12 +318,26 @@ def model_output_name(session: Any) -> str:
 
 
 def real_session(model: Path, threads: Optional[int]) -> Any:
+    """Open an onnxruntime CPU session, noting its pool threads in SESSION_THREADS."""
     import onnxruntime as ort
     options = ort.SessionOptions()
     if threads is not None:
         options.intra_op_num_threads = threads
-    return ort.InferenceSession(str(model), sess_options=options,
-                                providers=['CPUExecutionProvider'])
+    before = task_ids()
+    session = ort.InferenceSession(str(model), sess_options=options,
+                                   providers=['CPUExecutionProvider'])
+    SESSION_THREADS[id(session)] = (session, task_ids() - before)
+    return session
+
+
+SESSION_THREADS: Dict[int, tuple] = {}
+
+
+def model_cpu_s(replay: 'ReplaySession') -> float:
+    """CPU seconds the model has used so far: its callers inside run() + its pool threads."""
+    entry = SESSION_THREADS.get(id(replay.session))
+    pool = tasks_cpu_s(entry[1]) if entry else 0.0
+    return replay.run_cpu_s + pool
 
 
 def record_outputs(session: Any, tensors: Iterable[np.ndarray]) -> Dict[bytes, np.ndarray]:
@@ -377,6 +394,27 @@ def yolo_scene_outputs(api: Api, frames: Sequence[np.ndarray], yolo_detector: An
 def cpu_s() -> float:
     """CPU seconds of this whole process (every thread: ours, onnxruntime's, OpenCV's)."""
     return time.process_time()
+
+
+def task_ids() -> set:
+    """Return the kernel thread ids of this process (Linux; empty elsewhere)."""
+    try:
+        return {int(tid) for tid in os.listdir('/proc/self/task')}
+    except OSError:
+        return set()
+
+
+def tasks_cpu_s(tids: Iterable[int]) -> float:
+    """CPU seconds used so far by these threads of this process (Linux /proc; 0 elsewhere)."""
+    total = 0
+    for tid in tids:
+        try:
+            with open(f'/proc/self/task/{tid}/stat') as stat:
+                fields = stat.read().rsplit(')', 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / os.sysconf('SC_CLK_TCK')
 
 
 class Keep:

@@ -81,7 +81,8 @@ def cpu_comparison(before: dict, after: dict) -> None:
     models = list(after)
     print('\n=== CPU-ms per frame outside the model: baseline -> now (medians of passes) ===')
     print(f'{"":<24}' + ''.join(f'{m:>34}' for m in models))
-    for row in STAGES + ('sum of stages', 'non-model cpu', 'model cpu'):
+    for row in STAGES + ('sum of stages', 'non-model cpu', 'non-model cpu (threads)',
+                         'non-model cpu (no model)', 'model cpu'):
         cells = []
         for m in models:
             if row == 'sum of stages':
