@@ -211,7 +211,7 @@ def engine_costs(api: bs.Api, detector, replay, no_model_detector, frames: list,
 def measure_model(api: bs.Api, name: str, model: Path, frames: list, args,
                   yolo: bool) -> dict:
     if yolo:
-        session = bs.real_session(model, args.threads)
+        session = api.session(model, args.threads)
         plain = api.detector(model, threads=args.threads)
         outputs, candidates, objects = bs.yolo_scene_outputs(api, frames, plain)
         plain.close()
@@ -261,13 +261,19 @@ def main() -> None:
     parser.add_argument('--models', default='bundled,yolo')
     parser.add_argument('--skip-engine', action='store_true')
     parser.add_argument('--skip-node', action='store_true')
+    parser.add_argument('--spin-wait', choices=('default', 'on', 'off'), default='default',
+                        help="onnxruntime's busy-waiting threads in the sessions measured "
+                        "(default: as the version under test's Detector makes them)")
     parser.add_argument('--json', type=Path, default=None, help='write the figures here')
     args = parser.parse_args()
     root = bs.use_code(args.code)
     api = bs.Api()
+    if args.spin_wait != 'default':
+        api.spin_wait = args.spin_wait == 'on'
     frames, _ = bs.clip_frames(args.frames)
     print(f'stream_infer from {root} ({api.version}); {len(frames)} clip frames '
-          f'{frames[0].shape[1]}x{frames[0].shape[0]}; {bs.machine_line()}', flush=True)
+          f'{frames[0].shape[1]}x{frames[0].shape[0]}; onnxruntime threads spin-wait: '
+          f'{"on" if api.spin_wait else "off"}; {bs.machine_line()}', flush=True)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for model in args.models.split(','):

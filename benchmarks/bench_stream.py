@@ -63,7 +63,7 @@ def cases(api: bs.Api, tmp: Path, frames: list, args) -> list:
     yolo_path, _ = bs.yolov8_shaped_model(tmp / 'yolov8_shaped.onnx')
 
     def yolo():
-        session = bs.real_session(yolo_path, args.threads)
+        session = api.session(yolo_path, args.threads)
         plain = api.detector(yolo_path, threads=args.threads)
         outputs, _, _ = bs.yolo_scene_outputs(api, frames, plain)
         plain.close()

@@ -89,6 +89,17 @@ class Api:
             self.version = 'current'
         except ImportError:
             self.version = 'baseline'
+        # Whether the sessions the benchmark makes let onnxruntime's threads spin: what this
+        # version's Detector does (the baseline left onnxruntime's default, spinning, alone).
+        try:
+            from stream_infer.options import ModelOptions
+            self.spin_wait = bool(ModelOptions.spin_wait)
+        except (ImportError, AttributeError):
+            self.spin_wait = True
+
+    def session(self, model: Path, threads: Optional[int] = None) -> Any:
+        """Open an onnxruntime CPU session as this version's Detector would make it."""
+        return real_session(model, threads, self.spin_wait)
 
     def bundled_model(self) -> Path:
         return self.root / 'models' / 'centernet_mbv3_coco80.onnx'
@@ -317,12 +328,14 @@ def model_output_name(session: Any) -> str:
                 session.get_outputs()[0].name)
 
 
-def real_session(model: Path, threads: Optional[int]) -> Any:
+def real_session(model: Path, threads: Optional[int], spin_wait: bool = True) -> Any:
     """Open an onnxruntime CPU session, noting its pool threads in SESSION_THREADS."""
     import onnxruntime as ort
     options = ort.SessionOptions()
     if threads is not None:
         options.intra_op_num_threads = threads
+    options.add_session_config_entry('session.intra_op.allow_spinning',
+                                     '1' if spin_wait else '0')
     before = task_ids()
     session = ort.InferenceSession(str(model), sess_options=options,
                                    providers=['CPUExecutionProvider'])
@@ -355,7 +368,7 @@ def bundled_outputs(api: Api, frames: Sequence[np.ndarray],
     entry = _BUNDLED_OUTPUTS.get(id(frames))
     if entry is None:
         model = api.bundled_model()
-        session = real_session(model, threads)
+        session = api.session(model, threads)
         plain = api.detector(model, threads=threads)
         outputs = record_outputs(session, [plain.prepare(f).tensor for f in frames])
         plain.close()

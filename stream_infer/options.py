@@ -277,6 +277,9 @@ class ModelOptions:
                                     '(all cores)', bounds=(1, 256), optional=True, kind=int)
     labels: Optional[str] = option(None, 'class names file (txt, one per line, or yaml); None '
                                    '= from the model metadata', optional=True, kind=str)
+    spin_wait: bool = option(False, 'ONNX Runtime threads busy-wait for work between operators '
+                             'and runs (its own default): a little faster on an idle machine, '
+                             'but they keep cores from decoding, tracking and other processes')
 
     def __post_init__(self) -> None:
         check_options(self, skip=('labels',))

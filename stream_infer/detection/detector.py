@@ -113,12 +113,14 @@ class Detector:
     providers: onnxruntime execution providers in order of preference ('cuda', 'tensorrt',
         full names or (name, options) tuples); unavailable ones are skipped with a warning.
     threads: onnxruntime intra-op threads (None: onnxruntime's default, all cores).
+    spin_wait: let onnxruntime's threads busy-wait between operators and runs (its default;
+        off here: see onnx_session.create_session).
     session: an onnxruntime InferenceSession made by the caller (or an object with its
         interface), used instead of loading model; providers and threads are then the session's.
     labels: class names (labels file or sequence) overriding the model metadata.
     warmup: run a black frame through the model at load so the first real frame is not slow
         (ONNX models only; callables are user code and are not called before the first frame).
-    The input/output options (layout .. threads, session, warmup) only concern ONNX models.
+    The input/output options (layout .. spin_wait, session, warmup) only concern ONNX models.
     """
 
     def __init__(self, model: ModelLike = None, *, layout: str = 'auto', resize: str = 'auto',
@@ -126,7 +128,8 @@ class Detector:
                  scale: Union[str, float] = 'auto',
                  providers: Sequence = ('CPUExecutionProvider',), threads: Optional[int] = None,
                  labels: Union[str, os.PathLike, Sequence[str], None] = None,
-                 warmup: bool = True, input_layout: str = 'auto', session: Any = None) -> None:
+                 warmup: bool = True, input_layout: str = 'auto', session: Any = None,
+                 spin_wait: bool = False) -> None:
         label_names = load_labels(labels) if labels is not None else None
         if session is None and model is None:
             model = bundled_model_path()
@@ -139,8 +142,8 @@ class Detector:
                              'None for the bundled model')
         self._backend = OnnxBackend(
             None if model is None else Path(model), label_names, layout=layout,
-            providers=providers, threads=threads, session=session, resize=resize,
-            input_size=input_size, channel_order=channel_order, scale=scale,
+            providers=providers, threads=threads, session=session, spin_wait=spin_wait,
+            resize=resize, input_size=input_size, channel_order=channel_order, scale=scale,
             input_layout=input_layout)
         if warmup:
             self._backend.warm_up(self)

@@ -176,7 +176,7 @@ class StreamInferNode(LifecycleNode):
                 model = 'given to the node (parameter model not used)'
             self._detector = self._given_detector or Detector(
                 model, layout=options.layout, providers=list(options.providers),
-                threads=options.threads, labels=options.labels)
+                threads=options.threads, labels=options.labels, spin_wait=options.spin_wait)
             self._detector.resolve_classes(class_filter(self._p('classes')))
         except (StreamInferError, OSError, ValueError) as exc:
             self.get_logger().error(f'configure failed: {exc}')
