@@ -109,7 +109,7 @@ def stage_costs(api: bs.Api, detector, replay_detector, frames: list, rounds: in
         'predictions dict': lambda: bs.cpu_ms_per_item(lambda r: r.to_dict(), results),
         'callbacks': lambda: bs.cpu_ms_per_item(lambda r: stream._deliver(fresh(r)), results),
     }
-    measured = bs.interleaved(rounds, runs)
+    measured = bs.interleaved(max(rounds, 5), runs)  # cheap: more rounds, steadier medians
     costs = {name: bs.median(values) for name, values in measured.items()}
     costs['detections per frame'] = float(np.mean([len(d) for d in tracked]))
     stream.close()

@@ -111,6 +111,21 @@ def cpu_comparison(before: dict, after: dict) -> None:
           'process CPU per frame minus the model CPU per frame (raw loop, same session)')
 
 
+def accelerator_comparison(before: dict, after: dict) -> None:
+    print('\n=== simulated accelerator: baseline -> now ===')
+    print(f'{"":<12}{"engine fps":>22}{"engine / 1000/N":>20}{"hand-written loop":>22}'
+          f'{"engine / hand":>18}{"engine CPU-ms":>18}')
+    for n, a in after['engine'].items():
+        b = before['engine'][n]
+        print(f'N = {n:>3} ms  {b["engine fps"]:>9.1f} -> {a["engine fps"]:>6.1f}'
+              f'{b["engine / limit"]:>10.2f} -> {a["engine / limit"]:>5.2f}'
+              f'{b["hand fps"]:>12.1f} -> {a["hand fps"]:>5.1f}'
+              f'{b["engine / hand"]:>10.2f} -> {a["engine / hand"]:>4.2f}'
+              f'{b["engine cpu ms"]:>10.2f} -> {a["engine cpu ms"]:>4.2f}')
+    print('  the hand-written loop runs the pieces of the same version in series: cheaper '
+          'pieces make it faster too')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--baseline', default='', help='a checkout of the baseline commit')
@@ -138,12 +153,18 @@ def main() -> None:
             path = out / f'cpu_now_{index}.json'
             run('bench_cpu.py', '--json', str(path), *common)
             after.append(json.loads(path.read_text()))
-    accel = ['--json', str(out / 'accelerator.json'), '--rounds', str(args.rounds)]
-    run('bench_accelerator.py', *accel, *([] if args.skip_node else ['--node']))
+        accel = ['--rounds', str(args.rounds)]
+        if baseline is not None:
+            run('bench_accelerator.py', '--code', str(baseline), '--json',
+                str(out / 'accelerator_baseline.json'), *accel)
+        run('bench_accelerator.py', '--json', str(out / 'accelerator.json'), *accel,
+            *([] if args.skip_node else ['--node']))
     run('bench_stream.py', '--json', str(out / 'realtime.json'),
         *(['--seconds', '4'] if args.quick else []))
     if before:
         cpu_comparison(merged(before), merged(after))
+        accelerator_comparison(json.loads((out / 'accelerator_baseline.json').read_text()),
+                               json.loads((out / 'accelerator.json').read_text()))
     print(f'\nfigures in {out}')
 
 
