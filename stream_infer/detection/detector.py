@@ -64,10 +64,15 @@ class PreparedFrame:
 
 @dataclass
 class InferredFrame:
-    """Output of Detector.infer: the model's raw output for a prepared frame."""
+    """
+    Output of Detector.infer: the model's raw output and what postprocess needs of the frame.
 
-    prepared: PreparedFrame
+    It does not hold the input tensor, so that is freed as soon as the model is done with it.
+    """
+
     output: Any                      # the backend's raw output (decoded by postprocess)
+    geometry: Geometry               # model-input pixels -> frame pixels
+    preprocess_ms: float = 0.0
     infer_ms: float = 0.0
 
 
@@ -200,17 +205,17 @@ class Detector:
         """Run the model alone on a prepared frame (what a pipeline's model thread does)."""
         start = time.perf_counter()
         output = self._backend.infer(prepared.image, prepared.tensor)
-        return InferredFrame(prepared, output, _elapsed_ms(start))
+        return InferredFrame(output, prepared.geometry, prepared.preprocess_ms,
+                             _elapsed_ms(start))
 
     def postprocess(self, inferred: InferredFrame,
                     options: PostprocessOptions = DEFAULT_OPTIONS) -> DetectionResult:
         """Decode, filter and NMS the model output with these options; boxes in frame pixels."""
         _check_options(options)
         start = time.perf_counter()
-        prepared = inferred.prepared
         candidates, names = self._backend.candidates(inferred.output, options)
-        detections = self._to_detections(candidates, names, prepared.geometry, options)
-        timings = {'preprocess': prepared.preprocess_ms, 'infer': inferred.infer_ms,
+        detections = self._to_detections(candidates, names, inferred.geometry, options)
+        timings = {'preprocess': inferred.preprocess_ms, 'infer': inferred.infer_ms,
                    'postprocess': _elapsed_ms(start)}
         return DetectionResult(detections, timings)
 
