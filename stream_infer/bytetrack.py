@@ -24,7 +24,8 @@ to the last bit (test_tracking.py compares both frame by frame): box coordinates
 matrices are computed for all tracks or detections at once with the same element-wise
 operations; IoU (sv.box_iou_batch), the assignment (sv's linear_assignment) and the Kalman
 filter's initiate come from supervision itself; the Kalman update and prediction are
-FastKalman below (the same numpy/LAPACK operations, called without scipy's wrappers). Only a
+FastKalman below (the same numpy/LAPACK operations, called without scipy's wrappers; the
+update stays one call per matched track, as batching it would change the last bits). Only a
 detection that starts a track becomes an object. update() also says which detection row each
 output track was updated with, so ids land on exactly the right boxes.
 """
@@ -244,9 +245,9 @@ class ByteTrackCore:
             cost, thresh=self.minimum_matching_threshold)
         for itracked, idet in matches:
             track = pool[itracked]
-            tracked = track.state == TrackState.Tracked  # else lost: re-activated
-            self._update(track, detections, idet, keep_length=tracked)
-            (activated if tracked else refind).append(track)
+            was_tracked = track.state == TrackState.Tracked  # else lost: re-activated
+            self._update(track, detections, idet, keep_length=was_tracked)
+            (activated if was_tracked else refind).append(track)
 
         remaining = [i for i in u_track if pool[i].state == TrackState.Tracked]
         weak = _Detections(bboxes[second], scores[second], rows[second])
