@@ -19,7 +19,7 @@ Runs on real frames of the bundled clip with
   - the bundled CenterNet model (512x512 NHWC, end2end output);
   - a 640x640 YOLOv8-shaped model ([1, 84, 8400]): an ultralytics export given with --yolo-onnx
     (e.g. `YOLO('yolov8n.yaml').export(format='onnx')`, random weights, made offline in a
-    separate venv), else one generated here: a stack of 3x3 convs with SiLU, about the compute
+    separate venv), else bench_support's: a stack of 3x3 convs with SiLU, about the compute
     of YOLOv8n (~8.7 GFLOPs), random weights, heads reshaped and concatenated to [1, 84, 8400].
 Random weights give random scores, so postprocess is also timed with a confidence that lets a
 given number of candidates through (--candidates), the regime of a real model on a busy frame,
@@ -40,6 +40,9 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_support import yolov8_shaped_model  # noqa: E402, I100
 
 from stream_infer.bundled import bundled_clip_path  # noqa: E402
 from stream_infer.detection import Detector  # noqa: E402
@@ -66,78 +69,6 @@ def read_frames(count: int) -> list:
         frames.append(frame)
     capture.release()
     return frames
-
-
-def conv(nodes: list, inits: list, name: str, x: str, cin: int, cout: int, stride: int,
-         rng: np.random.Generator, kernel: int = 3, act: bool = True) -> str:
-    from onnx import numpy_helper, helper
-    w = (rng.standard_normal((cout, cin, kernel, kernel)) * np.sqrt(2.0 / (cin * kernel * kernel))
-         ).astype(np.float32)
-    inits += [numpy_helper.from_array(w, f'{name}_w'),
-              numpy_helper.from_array(np.zeros(cout, np.float32), f'{name}_b')]
-    pad = kernel // 2
-    nodes.append(helper.make_node('Conv', [x, f'{name}_w', f'{name}_b'], [f'{name}_c'],
-                                  strides=[stride, stride], pads=[pad] * 4))
-    if not act:
-        return f'{name}_c'
-    nodes.append(helper.make_node('Sigmoid', [f'{name}_c'], [f'{name}_s']))
-    nodes.append(helper.make_node('Mul', [f'{name}_c', f'{name}_s'], [f'{name}_y']))
-    return f'{name}_y'
-
-
-def yolov8_shaped_model(path: Path, seed: int = 0) -> tuple:
-    """Write a YOLOv8n-sized conv stack with a [1, 84, 8400] output; returns (path, GFLOPs)."""
-    import onnx
-    from onnx import helper, numpy_helper, TensorProto
-    rng = np.random.default_rng(seed)
-    nodes, inits = [], []
-    flops = 0
-    # (out channels, stride, repeats at that resolution) for each stage, 640 -> 20.
-    stages = [(16, 2, 0), (32, 2, 2), (64, 2, 4), (128, 2, 4), (256, 2, 3)]
-    x, cin, size, feats = 'images', 3, 640, []
-    for i, (cout, stride, repeats) in enumerate(stages):
-        size //= stride
-        x = conv(nodes, inits, f's{i}', x, cin, cout, stride, rng)
-        flops += 2 * cin * cout * 9 * size * size
-        cin = cout
-        for r in range(repeats):
-            x = conv(nodes, inits, f's{i}r{r}', x, cin, cin, 1, rng)
-            flops += 2 * cin * cin * 9 * size * size
-        if size in (80, 40, 20):
-            feats.append((x, cin, size))
-    heads = []
-    for j, (feat, channels, size) in enumerate(feats):
-        y = conv(nodes, inits, f'h{j}', feat, channels, 84, 1, rng, kernel=1, act=False)
-        flops += 2 * channels * 84 * size * size
-        inits.append(numpy_helper.from_array(np.array([1, 84, -1], np.int64), f'h{j}_shape'))
-        nodes.append(helper.make_node('Reshape', [y, f'h{j}_shape'], [f'h{j}_flat']))
-        heads.append(f'h{j}_flat')
-    nodes.append(helper.make_node('Concat', heads, ['raw'], axis=2))
-    # Boxes: sigmoid * 640 (cx, cy, w, h in pixels). Classes: the random head's logits are
-    # tiny (~0.05); scaled by 22 and shifted by -7, some 60-180 anchors per clip frame score
-    # above 0.3, like a real model on a busy scene.
-    inits += [numpy_helper.from_array(np.array([4, 80], np.int64), 'split_sizes'),
-              numpy_helper.from_array(np.array(640.0, np.float32), 'px'),
-              numpy_helper.from_array(np.array(22.0, np.float32), 'logit_gain'),
-              numpy_helper.from_array(np.array(-7.0, np.float32), 'logit_bias')]
-    nodes += [helper.make_node('Split', ['raw', 'split_sizes'], ['box_raw', 'cls_raw'], axis=1),
-              helper.make_node('Sigmoid', ['box_raw'], ['box_unit']),
-              helper.make_node('Mul', ['box_unit', 'px'], ['boxes']),
-              helper.make_node('Mul', ['cls_raw', 'logit_gain'], ['cls_gain']),
-              helper.make_node('Add', ['cls_gain', 'logit_bias'], ['cls_logits']),
-              helper.make_node('Sigmoid', ['cls_logits'], ['scores']),
-              helper.make_node('Concat', ['boxes', 'scores'], ['output0'], axis=1)]
-    graph = helper.make_graph(
-        nodes, 'yolov8_shaped',
-        [helper.make_tensor_value_info('images', TensorProto.FLOAT, [1, 3, 640, 640])],
-        [helper.make_tensor_value_info('output0', TensorProto.FLOAT, [1, 84, 8400])], inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid('', 17)])
-    model.ir_version = 8
-    for key, value in {'imgsz': '[640, 640]', 'stride': '32', 'task': 'detect'}.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    onnx.save(model, str(path))
-    return path, flops / 1e9
 
 
 def confidence_for(detector: Detector, tensor: np.ndarray, candidates: int) -> float:

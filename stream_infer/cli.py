@@ -340,7 +340,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             **option_values(args, SourceOptions), max_frames=args.max_frames,
             reconnect=ReconnectPolicy(**option_values(args, ReconnectPolicy)),
             providers=model['providers'], threads=model['threads'], labels=model['labels'],
-            max_batch=model['max_batch'], detector_kwargs={'layout': model['layout']})
+            max_batch=model['max_batch'],
+            detector_kwargs={'layout': model['layout'], 'spin_wait': model['spin_wait']})
     except (StreamInferError, ValueError, OSError) as exc:
         return _error(exc)
     try:

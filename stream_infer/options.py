@@ -317,6 +317,9 @@ class ModelOptions:
         None, 'several sources: most frames per model run when the model takes a batch (a '
         "dynamic or fixed batch axis); unset: the model's fixed batch, or 8 when it is "
         'dynamic; 1 = one frame per run', bounds=(1, 256), optional=True, kind=int)
+    spin_wait: bool = option(False, 'ONNX Runtime threads busy-wait for work between operators '
+                             'and runs (its own default): a little faster on an idle machine, '
+                             'but they keep cores from decoding, tracking and other processes')
 
     def __post_init__(self) -> None:
         check_options(self, skip=('labels',))

@@ -18,12 +18,13 @@ One run of the engine: a capture loop per source, one inference loop, one delive
 Each source is a lane: its capture thread reads a frame, numbers and stamps it, preprocesses it
 (Detector.prepare) and puts the whole (Frame, PreparedFrame) pair into the lane's single-slot
 buffer. The inference thread takes what the lanes hold, round-robin (frame_buffer.SlotGroup),
-runs the model and postprocessing (Detector.run, or run_batch for several lanes at once when
-the model takes a batch), and hands the results on; the delivery thread tracks each frame with
-its lane's tracker and hands a StreamResult carrying exactly the frame that was predicted (and
-its source) to the callbacks. So preprocessing the next frames and tracking/delivering the
-previous ones overlap inference, and the model thread does nothing but run the model. One
-source is one lane: the same three threads as ever.
+runs the model alone (Detector.infer, or infer_batch for several lanes at once when the model
+takes a batch), and hands the outputs on; the delivery thread postprocesses each (decode, NMS:
+Detector.postprocess, with its lane's options), tracks it with its lane's tracker and hands a
+StreamResult carrying exactly the frame that was predicted (and its source) to the callbacks.
+So preprocessing the next frames and postprocessing/tracking/delivering the previous ones
+overlap inference, and the model thread does nothing but run the model (with the model on an
+accelerator, the rate is the model's). One source is one lane: the same three threads as ever.
 
 Live sources (cameras, URLs, push, files with enforce_fps) replace a waiting frame with a newer
 one and count the drop, so latency stays bounded; other sources wait for the consumer, so
@@ -47,7 +48,7 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Se
 
 import numpy as np
 
-from stream_infer.detection import DetectionResult, Detector, PreparedFrame
+from stream_infer.detection import DetectionResult, Detector, InferredFrame, PreparedFrame
 from stream_infer.frame_buffer import LatestSlot, SlotClosed, SlotGroup
 from stream_infer.options import PostprocessOptions
 from stream_infer.results import StreamResult
@@ -142,7 +143,9 @@ class LaneRun:
         self.reason: Optional[StopReason] = None
         self.error: Optional[BaseException] = None
         self.processed = 0
-        self.errors_in_a_row = 0  # inference errors (the inference thread's count)
+        # failed frames in a row per stage (inference on the model thread, postprocessing on
+        # the delivery thread): each stage's own count, reset by its own next success
+        self.errors_in_a_row = {'inference': 0, 'postprocessing': 0}
         self.closed = False  # ended early (max_frames, errors): nothing more is delivered
         self._lock = threading.Lock()
         self.thread = threading.Thread(target=target, args=(self,), name=thread_name,
@@ -165,7 +168,7 @@ class LaneRun:
 class _Inferred(NamedTuple):
     run: LaneRun
     frame: Frame
-    detected: DetectionResult
+    inferred: InferredFrame
     options: PostprocessOptions
 
 
@@ -349,39 +352,41 @@ class Pipeline:
         """Run the model on one frame per lane taken; count and skip the frames that fail."""
         options = [run.lane.settings.options for run, _ in taken]  # one read per frame
         self.model_runs += 1
-        outcomes: List[Union[DetectionResult, Exception]]
+        outcomes: List[Union[InferredFrame, Exception]]
         if len(taken) == 1:
-            outcomes = [self._run_one(taken[0][1], options[0])]
+            outcomes = [self._infer_one(taken[0][1])]
         else:
             try:
-                outcomes = list(self.detector.run_batch(
-                    [packet.prepared for _, packet in taken], options))
+                outcomes = list(self.detector.infer_batch(
+                    [packet.prepared for _, packet in taken]))
             except Exception:  # noqa: BLE001 - find the frame(s) to blame: one at a time
-                outcomes = [self._run_one(packet, opts)
-                            for (_, packet), opts in zip(taken, options)]
+                outcomes = [self._infer_one(packet) for _, packet in taken]
         inferred = []
         for (run, packet), opts, outcome in zip(taken, options, outcomes):
             if isinstance(outcome, Exception):
                 if self.stop_flag.is_set():
                     return ()
-                run.errors_in_a_row += 1
-                self._frame_error(run, 'inference', packet.frame, outcome)
-                if run.errors_in_a_row >= MAX_CONSECUTIVE_ERRORS:
-                    self.end_lane(run, StopReason.ERROR, outcome)
+                self._count_error(run, 'inference', packet.frame, outcome)
                 continue
-            run.errors_in_a_row = 0
+            run.errors_in_a_row['inference'] = 0
             inferred.append(_Inferred(run, packet.frame, outcome, opts))
         return tuple(inferred)
 
-    def _run_one(self, packet: _Packet,
-                 options: PostprocessOptions) -> Union[DetectionResult, Exception]:
+    def _infer_one(self, packet: _Packet) -> Union[InferredFrame, Exception]:
         try:
-            return self.detector.run(packet.prepared, options)
+            return self.detector.infer(packet.prepared)
         except Exception as exc:  # noqa: BLE001 - the caller counts it against the frame
             return exc
 
+    def _count_error(self, run: LaneRun, stage: str, frame: Frame, exc: Exception) -> None:
+        """Count a frame that failed; too many in a row (model or postprocess) end its lane."""
+        run.errors_in_a_row[stage] += 1
+        self._frame_error(run, stage, frame, exc)
+        if run.errors_in_a_row[stage] >= MAX_CONSECUTIVE_ERRORS:
+            self.end_lane(run, StopReason.ERROR, exc)
+
     def deliver_loop(self) -> None:
-        """Track each inferred frame, in order per source, and hand the result to the stream."""
+        """Postprocess and track each inferred frame, in order per source; deliver the result."""
         try:
             for batch in self._items(self.results):
                 for inferred in batch:
@@ -393,10 +398,16 @@ class Pipeline:
 
     def _deliver_one(self, inferred: _Inferred) -> None:
         run = inferred.run
-        if run.delivered_all:
+        if run.delivered_all or run.closed:
             return
         try:
-            result = self._track(inferred)
+            detected = self.detector.postprocess(inferred.inferred, inferred.options)
+        except Exception as exc:  # noqa: BLE001 - counted; too many in a row end the lane
+            self._count_error(run, 'postprocessing', inferred.frame, exc)
+            return
+        run.errors_in_a_row['postprocessing'] = 0
+        try:
+            result = self._track(run, inferred.frame, detected, inferred.options)
         except Exception as exc:  # noqa: BLE001 - counted, the frame is skipped
             self._frame_error(run, 'tracking', inferred.frame, exc)
             return
@@ -409,8 +420,8 @@ class Pipeline:
         if run.delivered_all:
             self.end_lane(run, StopReason.MAX_FRAMES)
 
-    def _track(self, inferred: _Inferred) -> StreamResult:
-        run, frame, detected, options = inferred
+    def _track(self, run: LaneRun, frame: Frame, detected: DetectionResult,
+               options: PostprocessOptions) -> StreamResult:
         lane = run.lane
         tracker = lane.settings.tracker  # one read per frame: changes apply from the next one
         detections = detected.detections

@@ -110,9 +110,14 @@ class _Ring:
                               p99=float(p99), max=float(window.max()))
 
 
-def _rate(events: Deque[float], now: float) -> float:
+def _forget_old(events: Deque[float], now: float) -> None:
+    """Drop the events older than the rate window (so a stream nobody polls stays small)."""
     while events and events[0] < now - WINDOW_S:
         events.popleft()
+
+
+def _rate(events: Deque[float], now: float) -> float:
+    _forget_old(events, now)
     if len(events) < 2:
         return 0.0
     span = max(events[-1] - events[0], now - events[-1])
@@ -148,6 +153,7 @@ class StatsRecorder:
         with self._lock:
             self._counts['in'] += 1
             self._in_events.append(now)
+            _forget_old(self._in_events, now)
         if self.parent is not None:
             self.parent.frame_in()
 
@@ -164,6 +170,7 @@ class StatsRecorder:
         with self._lock:
             self._counts['processed'] += 1
             self._out_events.append(now)
+            _forget_old(self._out_events, now)
             for stage, value in timings_ms.items():
                 ring = self._stages.get(stage)
                 if ring is not None:

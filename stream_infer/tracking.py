@@ -15,63 +15,28 @@
 """
 ByteTrack on sv.Detections, with every input detection kept and ids on exactly the right boxes.
 
-We use supervision 0.30.x's sv.ByteTrack (pinned in requirements: supervision>=0.30,<0.31).
-supervision 0.31 removed ByteTrack in favour of Roboflow's `trackers` package, which requires
-numpy >= 2, while apt ROS 2 Jazzy ships numpy 1.26; 0.30 works with both.
+The algorithm is supervision 0.30.x's sv.ByteTrack (pinned in requirements:
+supervision>=0.30,<0.31; 0.31 removed it in favour of Roboflow's `trackers` package, which
+requires numpy >= 2, while apt ROS 2 Jazzy ships numpy 1.26), run by bytetrack.ByteTrackCore:
+the same steps and arithmetic with the detections kept as arrays, several times cheaper per
+box; test_tracking.py checks it against a plain sv.ByteTrack, track state by track state.
 
 sv.ByteTrack.update_with_detections returns only the tracked boxes and matches tracks back to
 boxes by IoU against the Kalman-smoothed track boxes, which can pick the wrong box when boxes
-overlap. Instead we drive update_with_tensors and recover, for every returned track, the exact
-measurement (detection box) the Kalman filter was updated with this frame, and find that box
-in the input by exact equality (computed the same way, in float32). Detections that no
-confirmed track took this frame get tracker_id -1 ("none"); none is ever dropped or reordered.
+overlap. Here each output track says which input row it was updated with this frame, so the id
+goes on exactly that detection. Detections that no confirmed track took this frame get
+tracker_id -1 ("none"); none is ever dropped or reordered.
 """
 
 from dataclasses import asdict
-from typing import Any, Dict, List, Optional
-import warnings
+from typing import Any, Optional
 
 import numpy as np
 import supervision as sv
-from supervision.tracker.byte_tracker.kalman_filter import KalmanFilter
-from supervision.tracker.byte_tracker.single_object_track import STrack
 
+from stream_infer.bytetrack import ByteTrackCore
 from stream_infer.columns import columns, NO_TRACK
 from stream_infer.options import TrackerOptions, updated
-
-
-class _MeasurementLog(KalmanFilter):
-    """The tracker's Kalman filter, also noting which measurement produced each new state."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.by_state: Dict[int, tuple] = {}
-
-    def initiate(self, measurement):  # noqa: D102 - KalmanFilter's API
-        mean, covariance = super().initiate(measurement)
-        self.by_state[id(mean)] = (mean, measurement)  # keep mean alive so its id stays unique
-        return mean, covariance
-
-    def update(self, mean, covariance, measurement):  # noqa: D102 - KalmanFilter's API
-        new_mean, new_covariance = super().update(mean, covariance, measurement)
-        self.by_state[id(new_mean)] = (new_mean, measurement)
-        return new_mean, new_covariance
-
-
-def _measurements(xyxy: np.ndarray) -> np.ndarray:
-    """
-    Return the xyah measurement ByteTrack derives from each box, bit for bit.
-
-    Mirrors STrack.tlbr_to_tlwh (float64), the float32 cast in STrack.__init__ and
-    STrack.tlwh_to_xyah, vectorised (the same IEEE operations, so the same bits).
-    """
-    tlwh = np.array(xyxy, dtype=np.float64)
-    tlwh[:, 2:] -= tlwh[:, :2]
-    xyah = tlwh.astype(np.float32)
-    with np.errstate(divide='ignore', invalid='ignore'):  # degenerate boxes: never matched
-        xyah[:, :2] += xyah[:, 2:] / 2
-        xyah[:, 2] /= xyah[:, 3]
-    return xyah
 
 
 class Tracker:
@@ -91,17 +56,12 @@ class Tracker:
 
     def __init__(self, options: Optional[TrackerOptions] = None, **params: Any) -> None:
         self.options = updated(options or TrackerOptions(), **params)
-        with warnings.catch_warnings():  # 0.30 announces the move to `trackers` (see top)
-            warnings.simplefilter('ignore')
-            self._byte_track = sv.ByteTrack(**asdict(self.options))
-        self._log = _MeasurementLog()
-        self._byte_track.kalman_filter = self._log
+        self._byte_track = ByteTrackCore(**asdict(self.options))
         self.track_ids_seen: set = set()
 
     def reset(self) -> None:
         """Forget every track (ids start again at 1)."""
         self._byte_track.reset()
-        self._log.by_state.clear()
         self.track_ids_seen = set()
 
     def update(self, detections: sv.Detections) -> sv.Detections:
@@ -109,32 +69,15 @@ class Tracker:
         n = len(detections)
         tracker_ids = np.full(n, NO_TRACK, dtype=int)
         xyxy, scores, _, _ = columns(detections)
-        self._log.by_state.clear()
-        tracks = self._byte_track.update_with_tensors(
+        tracks = self._byte_track.update(
             np.hstack([xyxy, scores[:, None]]) if n else np.empty((0, 5)))
-        if n and tracks:
-            self._assign(tracks, xyxy, tracker_ids)
-        self._log.by_state.clear()
+        if tracks:
+            ids = [t.external_track_id for t in tracks]
+            tracker_ids[[t.detection for t in tracks]] = ids
+            self.track_ids_seen.update(ids)
         out = detections[np.arange(n)] if n else sv.Detections.empty()
         out.tracker_id = tracker_ids
         return out
 
-    def _assign(self, tracks: List[STrack], xyxy: np.ndarray, tracker_ids: np.ndarray) -> None:
-        measured = []
-        ids = []
-        for track in tracks:
-            entry = self._log.by_state.get(id(track.mean))
-            if entry is not None and entry[0] is track.mean:
-                measured.append(np.asarray(entry[1], dtype=np.float32))
-                ids.append(int(track.external_track_id))
-        if not measured:
-            return
-        inputs = _measurements(xyxy)  # (N, 4)
-        equal = (inputs[None, :, :] == np.asarray(measured)[:, None, :]).all(axis=2)  # (T, N)
-        taken = np.zeros(len(xyxy), dtype=bool)
-        for row, track_id in enumerate(ids):
-            candidates = np.flatnonzero(equal[row] & ~taken)
-            if candidates.size:  # identical boxes are interchangeable: take the first free one
-                tracker_ids[candidates[0]] = track_id
-                taken[candidates[0]] = True
-                self.track_ids_seen.add(track_id)
+
+__all__ = ['NO_TRACK', 'Tracker']

@@ -143,6 +143,14 @@ def test_provider_with_options_and_threads(small_model):
     assert detector.session.get_session_options().intra_op_num_threads == 2
 
 
+def test_onnxruntime_threads_spin_only_when_asked(small_model):
+    entry = 'session.intra_op.allow_spinning'
+    quiet = Detector(small_model).session.get_session_options()
+    assert quiet.get_session_config_entry(entry) == '0'
+    spinning = Detector(small_model, spin_wait=True).session.get_session_options()
+    assert spinning.get_session_config_entry(entry) == '1'
+
+
 def test_warm_up_runs_at_load_only_when_asked(small_model, caplog):
     caplog.set_level(logging.DEBUG, logger='stream_infer.detector')
     Detector(small_model, warmup=True)

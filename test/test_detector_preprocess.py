@@ -151,3 +151,43 @@ def test_metadata_hints_of_the_bundled_model_text():
         'tensor_layout': 'NCHW', 'channel_order': 'BGR', 'scale': 1 / 255,
         'resize': 'letterbox'}
     assert metadata_preprocess_hints({'names': "{0: 'a'}"}) == {}
+
+
+def fused_reference(frame, spec):
+    """Compute the tensor with one numpy pass over the whole letterboxed canvas."""
+    h, w = frame.shape[:2]
+    canvas = np.full((spec.height, spec.width, 3), 114, np.uint8)
+    if spec.resize == 'stretch':
+        canvas[...] = cv2.resize(frame, (spec.width, spec.height))
+    else:
+        (new_h, new_w), (top, left) = letterbox_layout((h, w), (spec.height, spec.width))
+        canvas[top:top + new_h, left:left + new_w] = (
+            frame if (new_h, new_w) == (h, w) else cv2.resize(frame, (new_w, new_h)))
+    src = canvas[:, :, ::-1] if spec.channel_order == 'RGB' else canvas
+    if spec.tensor_layout == 'NCHW':
+        src = src.transpose(2, 0, 1)
+    tensor = np.empty(spec.tensor_shape, spec.dtype)
+    if spec.scale == 1.0:
+        np.copyto(tensor[0], src, casting='unsafe')
+    else:
+        np.multiply(src, spec.dtype(spec.scale), out=tensor[0], casting='unsafe')
+    return tensor
+
+
+@pytest.mark.parametrize('layout', ['NCHW', 'NHWC'])
+@pytest.mark.parametrize('order', ['RGB', 'BGR'])
+@pytest.mark.parametrize('dtype,scale', [(np.float32, 1 / 255), (np.float32, 1.0),
+                                         (np.float16, 1 / 255), (np.uint8, 1.0)])
+@pytest.mark.parametrize('resize', ['letterbox', 'stretch'])
+def test_tensor_is_bit_identical_to_one_pass_over_the_canvas(layout, order, dtype, scale,
+                                                             resize):
+    spec = InputSpec(96, 128, tensor_layout=layout, channel_order=order, scale=scale,
+                     resize=resize, dtype=dtype)
+    pre = Preprocessor(spec)
+    frames = [random_frame(72, 96, 1), random_frame(96, 128, 2), random_frame(200, 50, 3),
+              random_frame(30, 300, 4), random_frame(96, 128, 5)[::-1, 1::2][:48]]
+    for frame in frames + frames[:1]:  # buffers made again when the placement changes
+        tensor, _ = pre(frame)
+        expected = fused_reference(frame, spec)
+        assert tensor.dtype == expected.dtype
+        assert tensor.tobytes() == expected.tobytes(), frame.shape

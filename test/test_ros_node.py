@@ -544,3 +544,30 @@ def test_device_sources_open_as_cameras_and_other_special_files_are_refused(ros,
         assert node.trigger_activate() != TransitionCallbackReturn.SUCCESS
         assert wait_for(lambda: any(m.name == f'dev_src.{name}' and words in m.msg
                                     and m.level == Log.ERROR for m in rosout)), words
+
+
+def test_a_detector_given_to_the_node_is_used_and_never_closed(ros, model_path, tmp_path):
+    import onnxruntime
+    from rclpy.lifecycle import TransitionCallbackReturn
+    from stream_infer.detection import Detector
+    session = onnxruntime.InferenceSession(model_path, providers=['CPUExecutionProvider'])
+    detector = Detector(session=session, layout='end2end')
+    missing = str(tmp_path / 'never_loaded.onnx')
+    node = ros.add(StreamInferNode(
+        'si_given', namespace='/given', context=ros.context, detector=detector,
+        parameter_overrides=[Parameter('model', value=missing)]))
+    got = ros.collect(Detection2DArray, '/given/detections')
+    pub = ros.probe.create_publisher(Image, '/given/image', SENSOR_QOS)
+    for cycle in range(2):  # cleanup must leave the caller's detector open
+        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert node.trigger_activate() == TransitionCallbackReturn.SUCCESS
+        sec = 900 + cycle
+        assert publish_until(ros, pub, image_msg(stamp=(sec, 0)), got, with_stamp(sec))
+        centers = [(d.bbox.center.position.x, d.bbox.center.position.y)
+                   for d in by_stamp(got, sec).detections]
+        assert centers == [pytest.approx(c) for c in EXPECTED_CENTERS]
+        node.trigger_deactivate()
+        node.trigger_cleanup()
+    assert detector.session is session, 'the node closed a detector it was given'
+    ros.destroy(node)
+    assert len(detector(BGR).detections) == 3

@@ -310,6 +310,22 @@ def test_model_errors_are_counted_and_persistent_ones_end_the_stream():
     assert stats.frames_processed == 0 and len(stops) == 1
 
 
+def test_undecodable_model_outputs_are_counted_and_persistent_ones_end_the_stream():
+    """Decoding runs after the model (on the delivery thread): the same rules apply to it."""
+    from stream_infer.errors import ModelError
+
+    def sometimes_garbage(frame):
+        return 'not boxes' if read_index(frame) % 4 == 1 else np.zeros((0, 6))
+    stats = InferenceStream(frames(20), sometimes_garbage).run()
+    assert stats.errors == 5 and stats.frames_processed == 15 and stats.stop_reason == 'ended'
+
+    stream = InferenceStream(frames(50), lambda frame: np.zeros((3, 4)))
+    stats = stream.run()
+    assert stats.stop_reason == 'error' and isinstance(stream.error, ModelError)
+    assert 'expected sv.Detections or an (N, 6) array' in str(stream.error)
+    assert stats.frames_processed == 0
+
+
 def test_bad_source_bad_usage_and_context_manager(tmp_path):
     with pytest.raises(SourceError, match='source not found'):
         InferenceStream(tmp_path / 'missing.mp4', index_model())

@@ -24,8 +24,9 @@ import numpy as np
 import pytest
 import supervision as sv
 
+from stream_infer.bytetrack import measurements as _measurements
 from stream_infer.options import TrackerOptions
-from stream_infer.tracking import _measurements, NO_TRACK, Tracker
+from stream_infer.tracking import NO_TRACK, Tracker
 
 
 def scene(frame: int, objects, rng, extra=()) -> sv.Detections:
@@ -181,3 +182,62 @@ def test_measurements_match_bytetrack_bit_for_bit():
     reference = np.asarray([STrack.tlwh_to_xyah(
         np.asarray(STrack.tlbr_to_tlwh(box), dtype=np.float32)) for box in xyxy])
     assert np.array_equal(_measurements(xyxy), reference)
+
+
+def busy_scene(frames: int, seed: int):
+    """Noisy boxes of objects that come, go, hide for a while and cross; weak and spurious ones."""
+    rng = np.random.default_rng(seed)
+    count = 14
+    start = rng.integers(0, frames // 2, count)
+    end = start + rng.integers(10, frames, count)
+    pos = rng.uniform(0, 600, (count, 2))
+    vel = rng.normal(0, 4, (count, 2))
+    size = rng.uniform(20, 120, (count, 2))
+    gaps = zip(rng.integers(0, frames, count), rng.integers(0, 12, count))
+    hidden = [set(range(s, s + g)) for s, g in gaps]
+    for frame in range(frames):
+        rows, scores = [], []
+        for k in range(count):
+            if start[k] <= frame < end[k] and frame not in hidden[k]:
+                xy = pos[k] + vel[k] * frame + rng.normal(0, 2, 2)
+                rows.append([*xy, *(xy + size[k] * rng.uniform(0.95, 1.05, 2))])
+                scores.append(rng.uniform(0.15, 0.95))
+        for _ in range(rng.integers(0, 3)):  # clutter
+            xy = rng.uniform(0, 700, 2)
+            rows.append([*xy, *(xy + rng.uniform(5, 60, 2))])
+            scores.append(rng.uniform(0.05, 0.6))
+        if rows and frame % 7 == 3:  # a duplicate box and a zero-width one
+            rows += [list(rows[0]), [rows[-1][0], rows[-1][1], rows[-1][0], rows[-1][3]]]
+            scores += [scores[0], 0.9]
+        yield np.asarray(rows, np.float32).reshape(-1, 4), np.asarray(scores, np.float32)
+
+
+def track_states(byte_track):
+    return [(t.internal_track_id, t.external_track_id, t.state, t.is_activated, t.tracklet_len,
+             t.frame_id, t.mean.tobytes(), t.covariance.tobytes())
+            for t in byte_track.tracked_tracks + byte_track.lost_tracks]
+
+
+@pytest.mark.parametrize('seed', [7, 8, 9])
+@pytest.mark.parametrize('options', [TrackerOptions(), TrackerOptions(
+    minimum_consecutive_frames=3, lost_track_buffer=8, track_activation_threshold=0.4,
+    frame_rate=15)])
+def test_tracks_are_bit_identical_to_plain_supervision_bytetrack(options, seed):
+    """The speed-ups change no state: every track, every frame, to the last bit."""
+    import warnings
+    from dataclasses import asdict
+    tracker = Tracker(options)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        reference = sv.ByteTrack(**asdict(options))
+    reference_ids, ours_ids = [], []
+    for xyxy, scores in busy_scene(300, seed=seed):
+        dets = sv.Detections(xyxy=xyxy, confidence=scores)
+        ours = tracker.update(dets)
+        tensors = np.hstack([xyxy.astype(np.float64), scores.astype(np.float64)[:, None]])
+        tracks = reference.update_with_tensors(tensors)
+        assert track_states(tracker._byte_track) == track_states(reference)
+        reference_ids.append(sorted(t.external_track_id for t in tracks))
+        ours_ids.append(sorted(ours.tracker_id[ours.tracker_id != NO_TRACK].tolist()))
+    assert ours_ids == reference_ids
+    assert max(max(ids, default=0) for ids in ours_ids) > 14, 'tracks were lost and made again'

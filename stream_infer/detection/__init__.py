@@ -21,6 +21,6 @@ candidates + nms (ranking and suppression), class_names (metadata and labels fil
 """
 
 from stream_infer.detection.detector import (
-    DetectionResult, Detector, empty_detections, PreparedFrame)
+    DetectionResult, Detector, empty_detections, InferredFrame, PreparedFrame)
 
-__all__ = ['DetectionResult', 'Detector', 'PreparedFrame', 'empty_detections']
+__all__ = ['DetectionResult', 'Detector', 'InferredFrame', 'PreparedFrame', 'empty_detections']

@@ -57,9 +57,9 @@ class OnnxBackend:
 
     def __init__(self, path: Optional[Path], label_names: Optional[list], *, layout: str,
                  providers: Sequence, threads: Optional[int], session: Any = None,
-                 **input_options: Any) -> None:
+                 spin_wait: bool = False, **input_options: Any) -> None:
         if session is None:
-            session = create_session(path, providers, threads)
+            session = create_session(path, providers, threads, spin_wait)
         self.session = session
         self.model_path = path
         name = path.name if path is not None else 'session'

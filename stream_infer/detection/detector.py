@@ -16,11 +16,12 @@
 The object detector: an ONNX model (or a Python callable) -> supervision.Detections.
 
 Frames are BGR uint8; boxes always come back in original-frame pixels, clipped to the frame.
-`prepare` (pure preprocessing) and `run` (model + postprocess) are separate so a pipeline can
-prepare the next frame on another thread while the model runs. The thresholds are not the
-Detector's: every run() is given the PostprocessOptions in force (the stream owns them).
-`run_batch` runs several prepared frames (from several sources) through the model at once when
-it takes a batch (max_batch), each postprocessed with its own options.
+`prepare` (preprocessing), `infer` (the model alone) and `postprocess` are separate so a
+pipeline can prepare the next frame and postprocess the previous one on other threads while the
+model runs (`run` = infer + postprocess). The thresholds are not the Detector's: every run() or
+postprocess() is given the PostprocessOptions in force (the stream owns them).
+`infer_batch` / `run_batch` run several prepared frames (from several sources) through the
+model at once when it takes a batch (max_batch), each postprocessed with its own options.
 
     >>> import numpy as np
     >>> from stream_infer.detection import Detector
@@ -64,6 +65,20 @@ class PreparedFrame:
 
 
 @dataclass
+class InferredFrame:
+    """
+    Output of Detector.infer: the model's raw output and what postprocess needs of the frame.
+
+    It does not hold the input tensor, so that is freed as soon as the model is done with it.
+    """
+
+    output: Any                      # the backend's raw output (decoded by postprocess)
+    geometry: Geometry               # model-input pixels -> frame pixels
+    preprocess_ms: float = 0.0
+    infer_ms: float = 0.0
+
+
+@dataclass
 class DetectionResult:
     """Detections in frame pixels and how long each stage took."""
 
@@ -104,12 +119,14 @@ class Detector:
     providers: onnxruntime execution providers in order of preference ('cuda', 'tensorrt',
         full names or (name, options) tuples); unavailable ones are skipped with a warning.
     threads: onnxruntime intra-op threads (None: onnxruntime's default, all cores).
+    spin_wait: let onnxruntime's threads busy-wait between operators and runs (its default;
+        off here: see onnx_session.create_session).
     session: an onnxruntime InferenceSession made by the caller (or an object with its
         interface), used instead of loading model; providers and threads are then the session's.
     labels: class names (labels file or sequence) overriding the model metadata.
     warmup: run a black frame through the model at load so the first real frame is not slow
         (ONNX models only; callables are user code and are not called before the first frame).
-    The input/output options (layout .. threads, session, warmup) only concern ONNX models.
+    The input/output options (layout .. spin_wait, session, warmup) only concern ONNX models.
     """
 
     def __init__(self, model: ModelLike = None, *, layout: str = 'auto', resize: str = 'auto',
@@ -117,7 +134,8 @@ class Detector:
                  scale: Union[str, float] = 'auto',
                  providers: Sequence = ('CPUExecutionProvider',), threads: Optional[int] = None,
                  labels: Union[str, os.PathLike, Sequence[str], None] = None,
-                 warmup: bool = True, input_layout: str = 'auto', session: Any = None) -> None:
+                 warmup: bool = True, input_layout: str = 'auto', session: Any = None,
+                 spin_wait: bool = False) -> None:
         label_names = load_labels(labels) if labels is not None else None
         if session is None and model is None:
             model = bundled_model_path()
@@ -130,8 +148,8 @@ class Detector:
                              'None for the bundled model')
         self._backend = OnnxBackend(
             None if model is None else Path(model), label_names, layout=layout,
-            providers=providers, threads=threads, session=session, resize=resize,
-            input_size=input_size, channel_order=channel_order, scale=scale,
+            providers=providers, threads=threads, session=session, spin_wait=spin_wait,
+            resize=resize, input_size=input_size, channel_order=channel_order, scale=scale,
             input_layout=input_layout)
         if warmup:
             self._backend.warm_up(self)
@@ -195,23 +213,60 @@ class Detector:
         tensor, geometry = self._backend.prepare(frame_bgr)
         return PreparedFrame(frame_bgr, tensor, geometry, _elapsed_ms(start))
 
+    def infer(self, prepared: PreparedFrame) -> InferredFrame:
+        """Run the model alone on a prepared frame (what a pipeline's model thread does)."""
+        start = time.perf_counter()
+        output = self._backend.infer(prepared.image, prepared.tensor)
+        return InferredFrame(output, prepared.geometry, prepared.preprocess_ms,
+                             _elapsed_ms(start))
+
+    def postprocess(self, inferred: InferredFrame,
+                    options: PostprocessOptions = DEFAULT_OPTIONS) -> DetectionResult:
+        """Decode, filter and NMS the model output with these options; boxes in frame pixels."""
+        _check_options(options)
+        start = time.perf_counter()
+        candidates, names = self._backend.candidates(inferred.output, options)
+        detections = self._to_detections(candidates, names, inferred.geometry, options)
+        timings = {'preprocess': inferred.preprocess_ms, 'infer': inferred.infer_ms,
+                   'postprocess': _elapsed_ms(start)}
+        return DetectionResult(detections, timings)
+
     def run(self, prepared: PreparedFrame,
             options: PostprocessOptions = DEFAULT_OPTIONS) -> DetectionResult:
         """Model + postprocess on a prepared frame with these options; boxes in frame pixels."""
         _check_options(options)
-        start = time.perf_counter()
-        raw = self._backend.infer(prepared.image, prepared.tensor)
-        return self._postprocess(raw, prepared, options, _elapsed_ms(start))
+        return self.postprocess(self.infer(prepared), options)
+
+    def infer_batch(self, prepared: Sequence[PreparedFrame]) -> List[InferredFrame]:
+        """
+        Run the model on several prepared frames, in as few runs as max_batch allows.
+
+        One InferredFrame per frame, in order; each one's infer_ms is the whole run it was
+        part of. Models that take one frame at a time (callables, batch 1) run frame by frame.
+        """
+        inferred: List[InferredFrame] = []
+        done = 0
+        while done < len(prepared):
+            capacity = self._backend.max_batch or len(prepared)
+            chunk = prepared[done:done + capacity]
+            if len(chunk) == 1:
+                inferred.append(self.infer(chunk[0]))
+            else:
+                start = time.perf_counter()
+                rows = self._backend.infer_batch([p.tensor for p in chunk])
+                infer_ms = _elapsed_ms(start)
+                inferred.extend(InferredFrame(row, frame.geometry, frame.preprocess_ms, infer_ms)
+                                for row, frame in zip(rows, chunk))
+            done += len(chunk)
+        return inferred
 
     def run_batch(self, prepared: Sequence[PreparedFrame],
                   options: Union[PostprocessOptions, Sequence[PostprocessOptions]]
                   = DEFAULT_OPTIONS) -> List[DetectionResult]:
         """
-        Run several prepared frames, in as few model runs as max_batch allows; one result each.
+        Run several prepared frames (infer_batch), each postprocessed with its own options.
 
-        options: one PostprocessOptions for all, or one per frame. Each frame is postprocessed
-        on its own row of the batch output; its 'infer' timing is the whole run it was part of.
-        Models that take one frame at a time (callables, batch 1) run frame by frame.
+        options: one PostprocessOptions for all, or one per frame.
 
             >>> import numpy as np
             >>> detector = Detector()  # batch 1: frame by frame
@@ -225,21 +280,8 @@ class Detector:
             raise ValueError(f'run_batch: {len(prepared)} frames but {len(per_frame)} options')
         for opts in per_frame:
             _check_options(opts)
-        results: List[DetectionResult] = []
-        done = 0
-        while done < len(prepared):
-            capacity = self._backend.max_batch or len(prepared)
-            chunk = prepared[done:done + capacity]
-            if len(chunk) == 1:
-                results.append(self.run(chunk[0], per_frame[done]))
-            else:
-                start = time.perf_counter()
-                rows = self._backend.infer_batch([p.tensor for p in chunk])
-                infer_ms = _elapsed_ms(start)
-                results.extend(self._postprocess(row, frame, opts, infer_ms)
-                               for row, frame, opts in zip(rows, chunk, per_frame[done:]))
-            done += len(chunk)
-        return results
+        return [self.postprocess(inferred, opts)
+                for inferred, opts in zip(self.infer_batch(prepared), per_frame)]
 
     def __call__(self, frame_bgr: np.ndarray,
                  options: PostprocessOptions = DEFAULT_OPTIONS) -> DetectionResult:
@@ -257,15 +299,6 @@ class Detector:
         self.close()
 
     # -- internals ----------------------------------------------------------------------------
-
-    def _postprocess(self, raw: Any, prepared: PreparedFrame, options: PostprocessOptions,
-                     infer_ms: float) -> DetectionResult:
-        start = time.perf_counter()
-        candidates, names = self._backend.candidates(raw, options)
-        detections = self._to_detections(candidates, names, prepared.geometry, options)
-        timings = {'preprocess': prepared.preprocess_ms, 'infer': infer_ms,
-                   'postprocess': _elapsed_ms(start)}
-        return DetectionResult(detections, timings)
 
     def _to_detections(self, candidates: Candidates, names: Optional[np.ndarray],
                        geometry: Geometry, opts: PostprocessOptions) -> sv.Detections:
@@ -285,4 +318,5 @@ class Detector:
                              class_id=class_ids, data={'class_name': class_names})
 
 
-__all__ = ['DetectionResult', 'Detector', 'PreparedFrame', 'empty_detections']
+__all__ = ['DetectionResult', 'Detector', 'InferredFrame', 'PreparedFrame',
+           'empty_detections']

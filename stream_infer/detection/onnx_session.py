@@ -135,8 +135,15 @@ def _load_failure(path: Path, exc: Exception) -> ModelError:
 
 
 def create_session(path: Union[str, os.PathLike], providers: Sequence[ProviderEntry],
-                   threads: Optional[int] = None):
-    """Open an onnxruntime InferenceSession with clear errors; logs the provider that runs."""
+                   threads: Optional[int] = None, spin_wait: bool = False):
+    """
+    Open an onnxruntime InferenceSession with clear errors; logs the provider that runs.
+
+    spin_wait=False turns off onnxruntime's busy-waiting intra-op threads (its default is on):
+    between operators and between runs they would keep spinning on cores that the stream's
+    own threads (decoding, preprocessing, tracking) and other processes need; on a shared
+    2-core machine that doubles the model's CPU use (benchmarks/bench_cpu.py --spin-wait).
+    """
     path = Path(path)
     check_model_file(path)
     if threads is not None and (not isinstance(threads, int) or threads < 1):
@@ -146,6 +153,8 @@ def create_session(path: Union[str, os.PathLike], providers: Sequence[ProviderEn
     options = ort.SessionOptions()
     if threads is not None:
         options.intra_op_num_threads = threads
+    options.add_session_config_entry('session.intra_op.allow_spinning',
+                                     '1' if spin_wait else '0')
     try:
         session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
     except Exception as exc:  # onnxruntime's errors derive from Exception only

@@ -15,14 +15,18 @@
 """
 Frame -> model input tensor (letterbox or stretch, RGB/BGR, scale, NCHW/NHWC) and back.
 
-The resize writes straight into a per-thread uint8 canvas and one fused numpy operation turns it
-into the model tensor (channel swap, layout transpose, scale and cast in a single pass). The
-tensor itself is allocated per call, because the caller may run the model on it while this
-thread already prepares the next frame.
+Only the image's own rectangle of the input is computed per frame: the resize writes into a
+per-thread uint8 buffer of that size (no buffer at all when the frame already has it), the
+padding of a letterbox is a constant fill of the tensor, and the cast + scale is one contiguous
+numpy pass per colour plane (NCHW: OpenCV splits the interleaved pixels into per-thread planes
+first, so the channel swap is just the order the planes are written in; a transposed view would
+make numpy's pass three times slower). The tensor itself is allocated per call, because the
+caller may run the model on it while this thread already prepares the next frame.
 """
 
 from dataclasses import dataclass
 import threading
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -132,65 +136,83 @@ class Preprocessor:
 
     def __init__(self, spec: InputSpec) -> None:
         self.spec = spec
-        self._local = threading.local()  # per-thread canvas and colour buffers
+        self._local = threading.local()  # per-thread image and plane buffers
         self._scale = None if spec.scale == 1.0 else spec.dtype(spec.scale)
+        pad = np.empty(1, spec.dtype)  # the pad grey converted exactly like a pixel
+        self._convert(np.full(1, LETTERBOX_PAD_VALUE, np.uint8), pad)
+        self._pad_value = pad[0]
 
     def __call__(self, frame: np.ndarray) -> tuple:
         """Return (tensor, geometry) for one frame; the tensor is a new array each call."""
         check_frame(frame)
         spec = self.spec
         h, w = frame.shape[:2]
-        canvas = self._canvas()
         if spec.resize == 'stretch':
-            self._resize(frame, canvas)
+            placement = (spec.height, spec.width, 0, 0)
             geometry = Geometry(h, w, spec.width / w, spec.height / h)
         else:
             (new_h, new_w), (top, left) = letterbox_layout((h, w), (spec.height, spec.width))
-            self._fill_padding(canvas, (new_h, new_w, top, left))
-            self._resize(frame, canvas[top:top + new_h, left:left + new_w])
+            placement = (new_h, new_w, top, left)
             geometry = Geometry(h, w, new_w / w, new_h / h, float(left), float(top))
-        return self._to_tensor(canvas), geometry
+        return self._to_tensor(self._resized(frame, placement), placement), geometry
 
-    def _canvas(self) -> np.ndarray:
-        canvas = getattr(self._local, 'canvas', None)
-        if canvas is None:
-            canvas = np.empty((self.spec.height, self.spec.width, 3), np.uint8)
-            self._local.canvas = canvas
-            self._local.placement = None
-        return canvas
+    def _buffers(self, placement: tuple) -> SimpleNamespace:
+        """Return this thread's buffers for an image placed this way (new when it changes)."""
+        buffers = getattr(self._local, 'buffers', None)
+        if buffers is None or buffers.placement != placement:
+            new_h, new_w = placement[:2]
+            buffers = SimpleNamespace(
+                placement=placement, image=np.empty((new_h, new_w, 3), np.uint8),
+                planes=[np.empty((new_h, new_w), np.uint8) for _ in range(3)],
+                rgb=None)
+            self._local.buffers = buffers
+        return buffers
 
-    def _fill_padding(self, canvas: np.ndarray, placement: tuple) -> None:
-        # The pad only needs painting when the image placement changes (new frame size).
-        if self._local.placement != placement:
-            canvas[...] = LETTERBOX_PAD_VALUE
-            self._local.placement = placement
+    def _resized(self, frame: np.ndarray, placement: tuple) -> np.ndarray:
+        """Return the frame at the image's size in the input: itself, or resized into a buffer."""
+        new_h, new_w = placement[:2]
+        if frame.shape[:2] == (new_h, new_w):
+            return frame
+        image = self._buffers(placement).image
+        cv2.resize(frame, (new_w, new_h), dst=image, interpolation=cv2.INTER_LINEAR)
+        return image
 
-    @staticmethod
-    def _resize(frame: np.ndarray, dst: np.ndarray) -> None:
-        if frame.shape[:2] == dst.shape[:2]:
-            dst[...] = frame
-        else:  # writes into dst (a view of the canvas): no intermediate image
-            cv2.resize(frame, (dst.shape[1], dst.shape[0]), dst=dst,
-                       interpolation=cv2.INTER_LINEAR)
-
-    def _to_tensor(self, canvas: np.ndarray) -> np.ndarray:
-        spec = self.spec
-        if spec.tensor_layout == 'NCHW':
-            # Planar output: the channel swap is just a reversed view read by the same pass.
-            src = canvas[:, :, ::-1] if spec.channel_order == 'RGB' else canvas
-            src = src.transpose(2, 0, 1)
-        elif spec.channel_order == 'RGB':
-            # Interleaved output: a reversed view would make numpy's pass 10x slower; OpenCV
-            # swaps into a per-thread buffer first (~0.03 ms).
-            rgb = getattr(self._local, 'rgb', None)
-            if rgb is None:
-                rgb = self._local.rgb = np.empty_like(canvas)
-            src = cv2.cvtColor(canvas, cv2.COLOR_BGR2RGB, dst=rgb)
-        else:
-            src = canvas
-        tensor = np.empty(spec.tensor_shape, spec.dtype)
+    def _convert(self, src: np.ndarray, dst: np.ndarray) -> None:
+        """Cast (and scale) uint8 pixels into dst in one pass."""
         if self._scale is None:
-            np.copyto(tensor[0], src, casting='unsafe')
-        else:  # one pass: cast, scale and (for NCHW) transpose
-            np.multiply(src, self._scale, out=tensor[0], casting='unsafe')
+            np.copyto(dst, src, casting='unsafe')
+        else:
+            np.multiply(src, self._scale, out=dst, casting='unsafe')
+
+    def _to_tensor(self, image: np.ndarray, placement: tuple) -> np.ndarray:
+        spec = self.spec
+        new_h, new_w, top, left = placement
+        tensor = np.empty(spec.tensor_shape, spec.dtype)
+        buffers = self._buffers(placement)
+        rows, cols = slice(top, top + new_h), slice(left, left + new_w)
+        if spec.tensor_layout == 'NCHW':
+            planes = cv2.split(image, buffers.planes)  # B, G, R into this thread's buffers
+            order = (2, 1, 0) if spec.channel_order == 'RGB' else (0, 1, 2)
+            for channel, plane in enumerate(order):
+                self._convert(planes[plane], tensor[0, channel, rows, cols])
+            self._fill_padding(tensor[0], placement, rows_axis=1)
+        else:
+            if spec.channel_order == 'RGB':
+                if buffers.rgb is None:
+                    buffers.rgb = np.empty((new_h, new_w, 3), np.uint8)
+                image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB, dst=buffers.rgb)
+            self._convert(image, tensor[0, rows, cols])
+            self._fill_padding(tensor[0], placement, rows_axis=0)
         return tensor
+
+    def _fill_padding(self, image: np.ndarray, placement: tuple, rows_axis: int) -> None:
+        """Paint the letterbox bands around the image (nothing for stretch or an exact fit)."""
+        new_h, new_w, top, left = placement
+        height, width = self.spec.height, self.spec.width
+        if (new_h, new_w) == (height, width):
+            return
+        lead = (slice(None),) * rows_axis  # the channel axis of NCHW comes first
+        band = slice(top, top + new_h)
+        for region in ((slice(0, top),), (slice(top + new_h, height),),
+                       (band, slice(0, left)), (band, slice(left + new_w, width))):
+            image[lead + region] = self._pad_value

@@ -82,8 +82,17 @@ class StartupError(ConfigurationError):
 class StreamInferNode(LifecycleNode):
     """Lifecycle node running the stream_infer engine; see README 'Topics' and 'Parameters'."""
 
-    def __init__(self, node_name: str = NODE_NAME, **kwargs: Any) -> None:
+    def __init__(self, node_name: str = NODE_NAME, *, detector: Optional[Detector] = None,
+                 **kwargs: Any) -> None:
+        """
+        Declare the parameters; nothing is loaded before configure.
+
+        detector: a Detector to run instead of loading the `model` parameter, for processes
+        that compose the node themselves (e.g. a Detector over an accelerator session they
+        made, Detector(session=...)); the node never closes it. kwargs go to rclpy's Node.
+        """
         super().__init__(node_name, **kwargs)
+        self._given_detector = detector
         self._declare_parameters()
         self._state = 'unconfigured'
         self._lock = threading.RLock()
@@ -288,10 +297,15 @@ class StreamInferNode(LifecycleNode):
         model = self._p('model') or str(bundled_model_path())
         try:
             options = self._options()[ModelOptions]
-            with large_blocks_on_mmap():  # released in full at cleanup (malloc_tuning)
-                self._detector = Detector(
-                    model, layout=options.layout, providers=list(options.providers),
-                    threads=options.threads, labels=options.labels)
+            if self._given_detector is not None:
+                model = 'given to the node (parameter model not used)'
+                self._detector = self._given_detector
+            else:
+                with large_blocks_on_mmap():  # released in full at cleanup (malloc_tuning)
+                    self._detector = Detector(
+                        model, layout=options.layout, providers=list(options.providers),
+                        threads=options.threads, labels=options.labels,
+                        spin_wait=options.spin_wait)
             self._detector.resolve_classes(class_filter(self._p('classes')))
         except (StreamInferError, OSError, ValueError) as exc:
             self.get_logger().error(f'configure failed: {exc}')
@@ -475,9 +489,9 @@ class StreamInferNode(LifecycleNode):
         outputs, self._outputs = self._outputs, None
         if outputs is not None:
             outputs.destroy()
-        if self._detector is not None:
+        if self._detector is not None and self._detector is not self._given_detector:
             self._detector.close()
-            self._detector = None
+        self._detector = None
 
     # ---------------------------------------------------------------- inputs
     def _image_to_bgr(self, msg: Image, max_pixels: int):

@@ -179,6 +179,7 @@ PARAMS = (
     _param('layout', ModelOptions, kind=MODEL),
     _param('providers', ModelOptions, kind=MODEL),
     _param('threads', ModelOptions, kind=MODEL, ros_none=0),
+    _param('spin_wait', ModelOptions, kind=MODEL),
     # detection thresholds (live)
     _param('confidence', PostprocessOptions),
     _param('iou_threshold', PostprocessOptions),
