@@ -47,6 +47,7 @@ import tempfile
 import threading
 import time
 
+from node_process import process_memory
 import numpy as np
 import onnx
 from onnx import helper, numpy_helper, TensorProto
@@ -203,20 +204,6 @@ def print_throughput_table(title, figures):
 
 
 # ---------------------------------------------------------------------------- memory
-def memory_of(pid='self'):
-    """(RSS, PSS) in MiB of a process, from /proc."""
-    rss = pss = 0
-    with open(f'/proc/{pid}/status') as status:
-        for line in status:
-            if line.startswith('VmRSS:'):
-                rss = int(line.split()[1])
-    with open(f'/proc/{pid}/smaps_rollup') as rollup:
-        for line in rollup:
-            if line.startswith('Pss:'):
-                pss = int(line.split()[1])
-    return rss / 1024.0, pss / 1024.0
-
-
 def child(count, seconds, threads):
     """One measured process: count sources looping for seconds; print its memory as JSON."""
     detector = Detector(None, threads=threads)
@@ -225,7 +212,7 @@ def child(count, seconds, threads):
               InferenceStream(sources=[clip] * count, model=detector, loop=True))
     stream.start()
     time.sleep(seconds)
-    rss, pss = memory_of()
+    rss, pss = process_memory()
     frames = stream.stats().frames_processed
     stream.stop()
     print(json.dumps({'rss': rss, 'pss': pss, 'frames': frames}), flush=True)

@@ -33,7 +33,7 @@ import signal
 import tempfile
 import time
 
-from node_process import start_node
+from node_process import process_memory, start_node
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import QoSProfile, ReliabilityPolicy
@@ -42,20 +42,6 @@ from vision_msgs.msg import Detection2DArray
 from stream_infer.bundled import bundled_clip_path
 
 TICKS = os.sysconf('SC_CLK_TCK')
-
-
-def memory_of(pid: int) -> tuple:
-    """Return (RSS, PSS) in MiB of a process, from /proc."""
-    rss = pss = 0
-    with open(f'/proc/{pid}/status') as status:
-        for line in status:
-            if line.startswith('VmRSS:'):
-                rss = int(line.split()[1])
-    with open(f'/proc/{pid}/smaps_rollup') as rollup:
-        for line in rollup:
-            if line.startswith('Pss:'):
-                pss = int(line.split()[1])
-    return rss / 1024.0, pss / 1024.0
 
 
 def cpu_seconds(pid: int) -> float:
@@ -110,7 +96,7 @@ def run(label: str, launches: list, topics: list, args, logs: str) -> dict:
         counter.spin(args.seconds)
         cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_before
         frames = {t: counter.counts[t] - before[t] for t in topics}
-        memory = [memory_of(p.pid) for p in procs]
+        memory = [process_memory(p.pid) for p in procs]
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGINT)

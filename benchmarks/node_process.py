@@ -47,6 +47,20 @@ def process_stats(pid: int) -> ProcessStats:
                         len(os.listdir(f'/proc/{pid}/fd')))
 
 
+def process_memory(pid='self') -> tuple:
+    """Return (RSS, PSS) in MiB of a process, from /proc (PSS shares shared pages fairly)."""
+    rss = pss = 0
+    with open(f'/proc/{pid}/status') as status:
+        for line in status:
+            if line.startswith('VmRSS:'):
+                rss = int(line.split()[1])
+    with open(f'/proc/{pid}/smaps_rollup') as rollup:
+        for line in rollup:
+            if line.startswith('Pss:'):
+                pss = int(line.split()[1])
+    return rss / 1024.0, pss / 1024.0
+
+
 def node_executable() -> str:
     """Return the stream_infer_node colcon installed (what `ros2 run` starts)."""
     from ament_index_python.packages import get_package_prefix
