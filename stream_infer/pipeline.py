@@ -119,11 +119,17 @@ class Lane:
 
 
 class Hooks(NamedTuple):
-    """How a run reports to its stream: each delivered result, its first frame, its end."""
+    """
+    How a run reports to its stream: each result, its first frame, its end.
+
+    source_ended: one source's last result was delivered (it ended, failed, hit max_frames
+    or kept failing: LaneRun.reason says which) while the run may go on with the others.
+    """
 
     deliver: Callable[[StreamResult], None]
     started: Callable[[], None]
     finished: Callable[['Pipeline'], None]
+    source_ended: Optional[Callable[['LaneRun'], None]] = None
 
 
 class _Packet(NamedTuple):
@@ -147,6 +153,7 @@ class LaneRun:
         # the delivery thread): each stage's own count, reset by its own next success
         self.errors_in_a_row = {'inference': 0, 'postprocessing': 0}
         self.closed = False  # ended early (max_frames, errors): nothing more is delivered
+        self.end_announced = False  # its _SourceEnd went to the delivery thread (infer thread)
         self._lock = threading.Lock()
         self.thread = threading.Thread(target=target, args=(self,), name=thread_name,
                                        daemon=True)
@@ -163,6 +170,12 @@ class LaneRun:
         """Return True once max_frames results were delivered (later frames are not)."""
         limit = self.lane.max_frames
         return limit is not None and self.processed >= limit
+
+
+class _SourceEnd(NamedTuple):
+    """Told to the delivery thread after the last frame of a source that will send no more."""
+
+    run: 'LaneRun'
 
 
 class _Inferred(NamedTuple):
@@ -331,22 +344,36 @@ class Pipeline:
             while not self.stop_flag.is_set():
                 try:
                     taken = self.group.take(self.max_batch, POLL_S)
-                except SlotClosed:
+                except SlotClosed:  # every source drained: tell the last ends, then stop
+                    self._hand_over(self._source_ends())
                     break
-                if not taken:
-                    continue
-                inferred = self._infer([(self.runs[index], packet) for index, packet in taken])
-                if not inferred:
-                    continue
-                try:
-                    self.results.put(inferred, block=True)
-                except SlotClosed:
+                inferred = self._infer([(self.runs[index], packet) for index, packet in taken]) \
+                    if taken else ()
+                if not self._hand_over(inferred + self._source_ends()):  # ends after frames
                     break
         except Exception as exc:  # noqa: BLE001 - reported as the run's error
             LOG.exception('inference thread failed')
             self.end(StopReason.ERROR, exc)
         finally:
             self.results.finish()  # the delivery loop delivers what is left, then ends
+
+    def _hand_over(self, items: tuple) -> bool:
+        """Pass items to the delivery thread (waiting for it); False once it is closed."""
+        if items:
+            try:
+                self.results.put(items, block=True)
+            except SlotClosed:
+                return False
+        return True
+
+    def _source_ends(self) -> tuple:
+        """Return a _SourceEnd for each source whose slot will give nothing more (once each)."""
+        ends = []
+        for run in self.runs:
+            if not run.end_announced and run.slot.drained:
+                run.end_announced = True
+                ends.append(_SourceEnd(run))
+        return tuple(ends)
 
     def _infer(self, taken: List[tuple]) -> tuple:
         """Run the model on one frame per lane taken; count and skip the frames that fail."""
@@ -389,12 +416,24 @@ class Pipeline:
         """Postprocess and track each inferred frame, in order per source; deliver the result."""
         try:
             for batch in self._items(self.results):
-                for inferred in batch:
-                    self._deliver_one(inferred)
+                for item in batch:
+                    if isinstance(item, _SourceEnd):
+                        self._source_ended(item.run)
+                    else:
+                        self._deliver_one(item)
                 if all(run.closed for run in self.runs):
                     break  # every source ended early: nothing more to deliver
         finally:
             self.finish()
+
+    def _source_ended(self, run: LaneRun) -> None:
+        """Tell the stream a source delivered its last result (from the delivery thread)."""
+        self._note_source_end(run)
+        if run.reason is None:
+            return  # stopped (not ended by itself): the run's end reports it
+        hook = self.hooks.source_ended
+        if hook is not None:
+            hook(run)
 
     def _deliver_one(self, inferred: _Inferred) -> None:
         run = inferred.run

@@ -42,6 +42,7 @@ batch); each keeps its own frame numbering, tracker, statistics and, if set, opt
     (4, [('left', 0), ('left', 1), ('right', 0), ('right', 1)])
 """
 
+from dataclasses import replace
 import functools
 import logging
 import threading
@@ -57,7 +58,7 @@ from stream_infer.lanes import find_index, open_all, source_entries
 from stream_infer.options import (
     CHANNEL_ORDERS, check_value, from_mapping, ModelOptions, option_fields, PostprocessOptions,
     ReconnectPolicy, SourceOptions, TrackerOptions, updated)
-from stream_infer.pipeline import Hooks, Lane, LiveSettings, Pipeline, StopReason
+from stream_infer.pipeline import Hooks, Lane, LaneRun, LiveSettings, Pipeline, StopReason
 from stream_infer.results import Prediction, StreamResult
 from stream_infer.sources import Frame, FrameSource, open_source, PushSource, SourceState
 from stream_infer.stats import Stats, StatsRecorder
@@ -224,6 +225,7 @@ class InferenceStream:
         self._stop_cbs = _Callbacks()
         self._state_cbs = _Callbacks()
         self._lane_state_cbs = [_Callbacks() for _ in self._lanes]
+        self._source_end_cbs = _Callbacks()
         self._errors_logged = 0
 
     # ------------------------------------------------------------------ properties
@@ -325,6 +327,17 @@ class InferenceStream:
     def on_stop(self, callback: Callable[[Stats], Any]) -> Callable[[], None]:
         """Call callback(stats) once per run when it ends (stats.stop_reason says why)."""
         return self._stop_cbs.add(callback)
+
+    def on_source_end(self, callback: Callable[[str, Stats], Any]) -> Callable[[], None]:
+        """
+        Call callback(source name, its stats) once a source has delivered its last result.
+
+        For a source that ended by itself (end of file, reconnects spent, max_frames, frames
+        that kept failing: stats.stop_reason says which) while the run may go on with the
+        others; on the delivery thread, after that source's last on_result. A source stopped
+        by stop() is not reported here (on_stop is).
+        """
+        return self._source_end_cbs.add(callback)
 
     def on_source_state(self, callback: Callable[[SourceState, str], Any],
                         source: SourceKey = None) -> Callable[[], None]:
@@ -472,7 +485,8 @@ class InferenceStream:
                 lane.stats.reset()
             self._new_trackers()
             pipeline = Pipeline(self._lanes, self._detector, self._stats,
-                                Hooks(self._deliver, self._started, self._finished),
+                                Hooks(self._deliver, self._started, self._finished,
+                                      self._source_ended),
                                 self.max_batch)
             self._pipeline = pipeline
         for run in pipeline.runs:
@@ -588,6 +602,11 @@ class InferenceStream:
         timings = dict(result.timings_ms)
         timings['callbacks'] = (time.perf_counter() - start) * 1000.0
         self._lanes[result.source_index].stats.processed(timings, result.age_ms)
+
+    def _source_ended(self, run: LaneRun) -> None:
+        stats = replace(self.stats(run.lane.index), stop_reason=run.reason, running=False)
+        for callback in self._source_end_cbs.items:
+            self._call(callback, run.lane.name, stats)
 
     def _finished(self, pipeline: Pipeline) -> None:
         stats = self.stats()

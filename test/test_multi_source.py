@@ -355,3 +355,38 @@ def test_bad_multi_source_usage_is_a_clear_error(tmp_path):
     plain.on_result(results.append)
     plain.run()
     assert 'source' not in results[-1].predictions, 'one plain source: dicts as before'
+
+
+def test_a_source_that_ends_is_reported_after_its_last_result_while_others_go_on():
+    events = []  # in the order the delivery thread sees them
+    stream = InferenceStream(
+        sources={'short': frames(5), 'long': (stamp_index(LANE + i) for i in range(60))},
+        model=code_model(0.002), track=False)
+    stream.on_result(lambda r: events.append(('result', r.source_name, r.frame_id)))
+    stream.on_source_end(lambda name, stats: events.append(
+        ('end', name, stats.stop_reason, stats.frames_processed, stream.running)))
+    stream.on_stop(lambda stats: events.append(('stop', stats.stop_reason)))
+    stream.run()
+    ends = [e for e in events if e[0] == 'end']
+    assert [e[1] for e in ends] == ['short', 'long']
+    short_end = events.index(ends[0])
+    assert [e for e in events[:short_end] if e[1] == 'short'] == [
+        ('result', 'short', i) for i in range(5)], 'the end comes after every result'
+    assert ends[0][2:] == ('ended', 5, True), 'the run goes on with the other source'
+    assert any(e[:2] == ('result', 'long') for e in events[short_end:])
+    assert events.index(ends[1]) == len(events) - 2 and events[-1] == ('stop', 'ended')
+
+
+def test_one_source_reports_its_end_before_the_run_and_not_when_stopped():
+    ended = []
+    stream = InferenceStream(frames(3), model=code_model(), track=False, max_frames=2)
+    stream.on_source_end(lambda name, stats: ended.append((name, stats.stop_reason)))
+    stream.run()
+    assert ended == [('', 'max_frames')]
+    pushed = InferenceStream(None, model=code_model(), track=False)
+    pushed.on_source_end(lambda name, stats: ended.append(name))
+    pushed.start()
+    assert pushed.put_frame(stamp_index(1))
+    assert wait_until(lambda: pushed.stats().frames_processed == 1)
+    pushed.stop()
+    assert ended == [('', 'max_frames')], 'stop() is reported by on_stop only'

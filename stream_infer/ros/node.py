@@ -62,7 +62,6 @@ from stream_infer.ros.outputs import header_for, NodeOutputs
 from stream_infer.ros.parameters import (
     check_change, class_filter, descriptor, foreign_names, is_array, NodeOptions,
     normalized_value, options_from, PARAMS, startup_values)
-from stream_infer.sources import SourceState
 from stream_infer.sources.credentials import file_is_private, has_credentials, with_credentials
 from stream_infer.sources.image_decoding import quiet_opencv_logs
 from stream_infer.stream import InferenceStream
@@ -343,11 +342,10 @@ class StreamInferNode(LifecycleNode):
         stream.on_result(self._on_result)
         stream.on_result(self._capture)
         stream.on_start(lambda *_: self._event('started'))
-        if several:  # each camera's 'stopped: <reason>' as it stops, the rest at the end
+        if several:  # each camera's 'stopped: <reason>' after its last result, the rest at the end
             stream.on_stop(functools.partial(self._on_run_stop, stream))
-            for name in specs:
-                stream.on_source_state(functools.partial(self._on_camera_state, stream, name),
-                                       source=name)
+            stream.on_source_end(lambda name, stats: self._camera_stopped(
+                name, str(stats.stop_reason)))
         else:
             stream.on_stop(self._on_stream_stop)
         try:
@@ -535,15 +533,6 @@ class StreamInferNode(LifecycleNode):
                 'nothing to process: ros2 lifecycle set <node> deactivate, then activate, starts '
                 'it again' + (' (or set loop: true for files)' if reason == 'ended' else ''))
         self._event(f'stopped: {reason}')
-
-    def _on_camera_state(self, stream: InferenceStream, name: str, state: SourceState,
-                         message: str) -> None:
-        """One camera's source ended, failed or was closed: publish its 'stopped: <reason>'."""
-        if state in (SourceState.ENDED, SourceState.FAILED):
-            self._camera_stopped(name, str(state))
-        elif state == SourceState.STOPPED and self._stream is stream:  # e.g. its model failed
-            self._camera_stopped(name, stream.stats(name).stop_reason or 'stopped')
-        # (closed by deactivate, or by a failed activation: the run's end reports it, if any)
 
     def _on_run_stop(self, stream: InferenceStream, stats) -> None:
         """Report the end of a run of several cameras: each not yet reported, then the node."""
