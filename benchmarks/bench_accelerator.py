@@ -28,9 +28,10 @@ and returns that frame's real output. For N = 5, 10, 20 ms:
 - with ROS (--node): the node in topic mode, fed clip frames (scaled to --node-size: DDS
   here loses most best-effort 768x576 images above ~50 Hz) faster than the model's rate by a
   driver process (publish -> detections, rate of detections received). The StreamInferNode is
-  given the simulated Detector (its `detector` argument) and spun by a MultiThreadedExecutor
-  as stream_infer_node (ros/main.py) does, and by a SingleThreadedExecutor (rclpy's
-  MultiThreadedExecutor takes few messages per second from a busy topic: ros2/rclpy#1452);
+  given the simulated Detector (its `detector` argument) and spun by the executor
+  stream_infer_node (ros/main.py make_executor) spins, and by rclpy's MultiThreadedExecutor
+  (what the node used before: it takes few messages per second from a busy topic,
+  ros2/rclpy#1452);
   the reference is a hand-written node that converts, detects, tracks and publishes in its
   image callback (rclpy.spin, single-threaded).
 
@@ -148,8 +149,13 @@ def node_child(args) -> None:
         node = StreamInferNode('stream_infer', namespace='/accel', detector=detector)
         node.trigger_configure()
         node.trigger_activate()
-    executor = (MultiThreadedExecutor(num_threads=4) if args.node_child == 'stream_infer'
-                else SingleThreadedExecutor())
+    if args.node_child == 'stream_infer':
+        from stream_infer.ros.main import make_executor
+        executor = make_executor()
+    elif args.node_child == 'stream_infer_mte':
+        executor = MultiThreadedExecutor(num_threads=4)
+    else:
+        executor = SingleThreadedExecutor()
     executor.add_node(node)
     stop = []
     signal.signal(signal.SIGINT, lambda *_: stop.append(1))
@@ -263,8 +269,8 @@ def drive_node(kind: str, sleep_ms: float, args) -> dict:
             child.kill()
 
 
-NODE_KINDS = {'stream_infer': 'StreamInferNode, MultiThreadedExecutor (as main.py)',
-              'stream_infer_single': 'StreamInferNode, SingleThreadedExecutor',
+NODE_KINDS = {'stream_infer': 'StreamInferNode, the executor of stream_infer_node (main.py)',
+              'stream_infer_mte': "StreamInferNode, rclpy's MultiThreadedExecutor (4 threads)",
               'hand': 'hand-written node, SingleThreadedExecutor'}
 
 

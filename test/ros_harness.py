@@ -78,6 +78,7 @@ class RosHarness:
         self.executor.add_node(self.probe)
         self.spin_error: Optional[BaseException] = None
         self._nodes: List = []
+        self._ready_clients: set = set()
         self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
 
@@ -109,6 +110,11 @@ class RosHarness:
     def call(self, client, request, timeout: float = 10.0):
         """Call a service through the real service layer and wait for its response."""
         assert client.wait_for_service(timeout_sec=timeout), f'{client.srv_name} not available'
+        if client not in self._ready_clients:
+            # The client saw the server; give the server a moment to see the client's response
+            # reader too, or DDS can drop the first response (a discovery race, not the node).
+            time.sleep(0.2)
+            self._ready_clients.add(client)
         future = client.call_async(request)
         deadline = time.monotonic() + timeout
         while not future.done() and time.monotonic() < deadline:

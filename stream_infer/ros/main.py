@@ -40,7 +40,7 @@ from typing import Optional
 
 import rclpy
 from rclpy.exceptions import InvalidHandle
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.logging import get_logger
 from rclpy.signals import SignalHandlerOptions
@@ -105,6 +105,19 @@ def spin_until_shutdown(executor, context=None, slice_s: float = SPIN_SLICE_S,
             return
 
 
+def make_executor(context=None) -> SingleThreadedExecutor:
+    """
+    Return the executor stream_infer_node spins: a single-threaded one.
+
+    Every callback of the node is short (an image converted and handed over, a parameter
+    checked, a transition, diagnostics) while the engine's own threads do the heavy work, so one
+    thread serves them all, and a transition never runs beside an image callback. rclpy 7.1's
+    MultiThreadedExecutor took only 6 to 12 images a second from a topic fed at 75 to 300 Hz
+    (ros2/rclpy#1452; benchmarks/bench_accelerator.py --node) where this one keeps up.
+    """
+    return SingleThreadedExecutor(context=context)
+
+
 def exit_now(code: int) -> None:
     """End the process now: flush logs and standard streams, skip the interpreter teardown."""
     logging.shutdown()
@@ -136,7 +149,7 @@ def main(args=None) -> int:
         rclpy.try_shutdown()
         return BAD_START_EXIT
     core_logs = RosLogHandler.install(node)
-    executor = MultiThreadedExecutor(num_threads=4)
+    executor = make_executor()
     executor.add_node(node)
     try:
         if node.get_parameter('autostart').value and not stop.is_set():

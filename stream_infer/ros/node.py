@@ -21,9 +21,9 @@ cleanup releases the model. With `cameras` one node serves several cameras with 
 (cameras.py): each has its own source or subscription (image_input.py), topics, frame_id,
 stream events and diagnostics entry; the lifecycle is the node's. The engine's own threads do
 preprocess/predict/postprocess/track and publish from the delivery thread; image callbacks
-only convert and hand the newest frame over, so parameter and lifecycle services stay
-responsive under a MultiThreadedExecutor. The process around it (signals, spinning) is
-main.py.
+only convert and hand the newest frame over, so one executor thread serves images, parameters
+and transitions (main.make_executor; the node also works under a MultiThreadedExecutor). The
+process around it (signals, spinning) is main.py.
 
     >>> import rclpy                                                   # doctest: +SKIP
     >>> rclpy.init(); node = StreamInferNode()                         # doctest: +SKIP
