@@ -23,7 +23,8 @@ Many sources, one model: throughput, fairness, memory and frame age (prints tabl
 2. Batching: a MobileNet-like model with a dynamic batch axis, built here (416x416, about the
    bundled model's cost), 1 source against 4 sources one frame per run (max_batch 1) and 4
    sources batched: total frames/s, CPU per frame and frames per model run (target > 1.0x
-   where batching helps).
+   where batching helps); on the CPU, and on a simulated accelerator (the same session with
+   its runs replaced by a sleep of 20 ms + 2 ms per frame: what a GPU's batch run costs).
 3. Memory: one process with 4 sources against 4 processes with 1 source each, all running at
    once (the way one-node-per-camera deploys): RSS and PSS (shared pages split between the
    processes that share them), summed. Target <= 0.4x.
@@ -119,6 +120,30 @@ def mobilenet_like_model(path: Path, size: int = 416,
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return path
+
+
+class AcceleratorSession:
+    """
+    The model's session with its run() off the CPU, as on an accelerator that takes a batch.
+
+    A run of B frames sleeps (GIL released) base_ms + per_frame_ms * B, as a GPU's batch run
+    costs little more than one frame's, and returns the model's real output for a black frame,
+    once per row: what batching is for, measured on a machine without an accelerator.
+    """
+
+    def __init__(self, session, base_ms: float, per_frame_ms: float) -> None:
+        self._session = session
+        self.base_s, self.per_frame_s = base_ms / 1000.0, per_frame_ms / 1000.0
+        shape = [1, *session.get_inputs()[0].shape[1:]]
+        self._row = session.run(None, {session.get_inputs()[0].name: np.zeros(shape, np.float32)})
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)  # inputs, outputs, metadata, providers
+
+    def run(self, names, feed):
+        batch = len(next(iter(feed.values())))
+        time.sleep(self.base_s + self.per_frame_s * batch)
+        return [np.repeat(out, batch, axis=0) for out in self._row]
 
 
 def timed_run(detector, count, seconds, enforce_fps=False, max_batch=None):
@@ -317,6 +342,12 @@ def main() -> None:
                                  [(1, None), (4, 1), (4, None)], 'batching')
             print_throughput_table('BATCHING, MobileNet-like model with a dynamic batch '
                                    '(medians)', figures)
+            simulated = Detector(session=AcceleratorSession(batched.session, 20.0, 2.0))
+            print('\nthe same model on a simulated accelerator: a run of B frames takes '
+                  '20 ms + 2 ms x B off the CPU', flush=True)
+            figures = throughput(simulated, args.seconds, args.rounds,
+                                 [(1, None), (4, 1), (4, None)], 'accelerator')
+            print_throughput_table('BATCHING on a simulated accelerator (medians)', figures)
     if not args.skip_memory:
         print(flush=True)
         memory(max(args.seconds, 4.0), args.rounds, args.threads)

@@ -35,6 +35,7 @@ from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple
 
 from stream_infer.annotate import FrameAnnotator
 from stream_infer.capture.config import CaptureOptions, RULE_SYNTAX
+from stream_infer.detection.preprocess import serial_opencv
 from stream_infer.errors import ConfigurationError, StreamInferError
 from stream_infer.lanes import NAME_PATTERN
 from stream_infer.options import (
@@ -328,6 +329,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                         format=f'{PROG}: %(levelname)s: %(message)s', stream=sys.stderr)
     if args.max_frames is not None and args.max_frames < 1:
         return _error(f'--max-frames must be >= 1, got {args.max_frames}')
+    serial_opencv()  # the engine's threads already run beside the model
     post = option_values(args, PostprocessOptions)
     post['classes'] = _classes(post['classes'])
     model = option_values(args, ModelOptions)

@@ -45,6 +45,7 @@ from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.logging import get_logger
 from rclpy.signals import SignalHandlerOptions
 
+from stream_infer.detection.preprocess import serial_opencv
 from stream_infer.malloc_tuning import limit_arenas
 from stream_infer.ros.log_bridge import RosLogHandler
 from stream_infer.ros.node import NODE_NAME, StartupError, StreamInferNode
@@ -137,6 +138,7 @@ def _init_error_line(exc: Exception) -> str:
 def main(args=None) -> int:
     """Entry point `stream_infer_node` (ros2 run / launch)."""
     limit_arenas()  # before threads start: see malloc_tuning (flat memory over reloads)
+    serial_opencv()  # the engine's threads already run beside the model
     stop = ShutdownRequest().install()
     try:
         rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
