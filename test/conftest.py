@@ -35,3 +35,12 @@ os.environ.setdefault('ROS_DOMAIN_ID', str(os.getpid() % 100 + 1))
 def lint_paths() -> list:
     """Absolute paths of the package's own Python sources (no venvs, no build output)."""
     return [str(PACKAGE_ROOT / p) for p in LINTED if (PACKAGE_ROOT / p).exists()]
+
+
+@pytest.fixture
+def ros():
+    """Give the test a real rclpy context with its executor thread (ros_harness.py)."""
+    from ros_harness import RosHarness  # imports rclpy: only the ROS tests ask for this
+    harness = RosHarness()
+    yield harness
+    harness.close()

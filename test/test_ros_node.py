@@ -38,7 +38,7 @@ from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from ros_harness import (
-    constant_end2end_model, LATCHED_QOS, RELIABLE_QOS, RosHarness, SENSOR_QOS, wait_for)
+    constant_end2end_model, LATCHED_QOS, RELIABLE_QOS, SENSOR_QOS, wait_for)
 from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header, String
@@ -64,13 +64,6 @@ WARN = b'\x01'  # diagnostic_msgs/DiagnosticStatus.WARN
 def model_path(tmp_path_factory):
     return constant_end2end_model(tmp_path_factory.mktemp('m') / 'const.onnx', ROWS,
                                   names=NAMES)
-
-
-@pytest.fixture
-def ros():
-    harness = RosHarness()
-    yield harness
-    harness.close()
 
 
 def start_node(ros, model_path, name='stream_infer', activate=True, namespace='', **params):

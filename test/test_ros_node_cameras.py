@@ -41,14 +41,14 @@ from sensor_msgs.msg import CompressedImage, Image
 from std_msgs.msg import Header, String
 from std_srvs.srv import Trigger
 from test_network_stream import camera, SECRET
-from test_ros_node import _get, _set, _state, image_msg, ros, start_node
+from test_ros_node import _get, _set, _state, image_msg, start_node
 from vision_msgs.msg import Detection2DArray, LabelInfo
 
 from stream_infer.errors import ConfigurationError
 from stream_infer.ros.node import StreamInferNode
 from stream_infer.ros.parameters import startup_values
 
-__all__ = ['camera', 'ros']  # fixtures
+__all__ = ['camera']  # fixtures
 
 EVENTS_QOS = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE,
                         durability=DurabilityPolicy.TRANSIENT_LOCAL)

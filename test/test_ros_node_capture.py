@@ -25,28 +25,18 @@ from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import pytest
 from rclpy.parameter import Parameter
-from ros_harness import constant_end2end_model, RosHarness, SENSOR_QOS, wait_for
+from ros_harness import SENSOR_QOS, wait_for
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
 import supervision as sv
 from test_ros_node import (
-    _diag_values, _set, by_stamp, image_msg, NAMES, publish_until, ROWS, start_node, with_stamp)
+    _diag_values, _set, by_stamp, image_msg, model_path, NAMES, publish_until, start_node,
+    with_stamp)
 from vision_msgs.msg import Detection2DArray
 
 from stream_infer.ros.node import StreamInferNode
 
-
-@pytest.fixture(scope='module')
-def model_path(tmp_path_factory):
-    return constant_end2end_model(tmp_path_factory.mktemp('m') / 'const.onnx', ROWS,
-                                  names=NAMES)
-
-
-@pytest.fixture
-def ros():
-    harness = RosHarness()
-    yield harness
-    harness.close()
+__all__ = ['model_path']  # a fixture shared with test_ros_node
 
 
 def trigger(ros, node_name):

@@ -34,12 +34,12 @@ from test_image_decoding import jpeg_declaring, png_bomb
 from test_network_stream import camera, SECRET
 from test_ros_node import (
     _diag_values, _get, _set, _state, BGR, by_stamp, image_msg, model_path, publish_until,
-    ros, start_node, with_stamp)
+    start_node, with_stamp)
 from vision_msgs.msg import Detection2DArray
 
 from stream_infer.ros.node import plausible_lost_count
 
-__all__ = ['camera', 'model_path', 'ros']  # fixtures shared with other test modules
+__all__ = ['camera', 'model_path']  # fixtures shared with other test modules
 
 ROSOUT_QOS = RELIABLE_QOS
 

@@ -37,7 +37,7 @@ from rcl_interfaces.msg import Log, Parameter as ParameterMsg
 from rcl_interfaces.srv import GetParameters, SetParameters
 from rclpy.parameter import Parameter
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
-from ros_harness import constant_end2end_model, RELIABLE_QOS, RosHarness, wait_for
+from ros_harness import constant_end2end_model, RELIABLE_QOS, wait_for
 from sensor_msgs.msg import CompressedImage
 from std_msgs.msg import String
 from vision_msgs.msg import Detection2DArray
@@ -70,13 +70,6 @@ def _logs(rosout):
     return '\n'.join(f'{m.level} {m.name}: {m.msg}' for m in rosout)
 
 
-@pytest.fixture
-def ros():
-    harness = RosHarness()
-    yield harness
-    harness.close()
-
-
 @pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM], ids=['SIGINT', 'SIGTERM'])
 def test_node_process_params_file_and_clean_exit_on_signal(ros, tmp_path, signum):
     params = tmp_path / 'params.yaml'
@@ -105,19 +98,29 @@ def test_node_process_params_file_and_clean_exit_on_signal(ros, tmp_path, signum
         # The core's Python logging reaches /rosout under the node's name, right severity.
         assert wait_for(lambda: core_log(rosout, 'opened (', Log.INFO)), _logs(rosout)
         assert core_log(rosout, 'CoreMLExecutionProvider', Log.WARN), _logs(rosout)
-        started = time.monotonic()
-        proc.send_signal(signum)
-        code = proc.wait(timeout=15)
-        took = time.monotonic() - started
+        code, took = signal_and_wait(proc, signum)
     finally:
         if proc.poll() is None:
             proc.kill()
         log.close()
-    text = (tmp_path / 'node.log').read_text()
     print(f'{signal.Signals(signum).name} to exit: {took:.2f} s')
+    assert_clean_exit(code, (tmp_path / 'node.log').read_text(), events)
+
+
+def signal_and_wait(proc, *signums, gap: float = 0.1):
+    """Send the signals gap s apart; return the exit code and seconds from the first to exit."""
+    started = time.monotonic()
+    for i, signum in enumerate(signums):
+        if i:
+            time.sleep(gap)
+        proc.send_signal(signum)
+    return proc.wait(timeout=15), time.monotonic() - started
+
+
+def assert_clean_exit(code, text, events):
+    """Exit status 0, no traceback, and `stopped` published while ROS was still up."""
     assert code == 0, text
-    assert 'Traceback' not in text, text
-    # The stream was stopped while ROS was still up: subscribers saw it end.
+    assert 'Traceback' not in text and 'terminate called' not in text, text
     assert wait_for(lambda: any(e.data.startswith('stopped') for e in events)), text
 
 
@@ -141,21 +144,13 @@ def test_double_signal_during_shutdown_exits_cleanly_and_publishes_stopped(ros, 
         try:
             assert wait_for(lambda: any(e.data == 'started' for e in events)
                             or proc.poll() is not None, timeout=60)
-            started = time.monotonic()
-            proc.send_signal(signal.SIGINT)
-            time.sleep(0.1)
-            proc.send_signal(signal.SIGTERM)
-            code = proc.wait(timeout=15)
-            took = time.monotonic() - started
+            code, took = signal_and_wait(proc, signal.SIGINT, signal.SIGTERM)
         finally:
             if proc.poll() is None:
                 proc.kill()
             log.close()
-        text = (tmp_path / f'{name}.log').read_text()
         print(f'run {run}: SIGINT + SIGTERM to exit {took:.2f} s')
-        assert code == 0, text
-        assert 'Traceback' not in text and 'terminate called' not in text, text
-        assert wait_for(lambda: any(e.data.startswith('stopped') for e in events)), text
+        assert_clean_exit(code, (tmp_path / f'{name}.log').read_text(), events)
 
 
 def _damaged_images():
