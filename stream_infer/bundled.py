@@ -13,7 +13,7 @@
 # limitations under the License.
 
 """
-Paths of the bundled files (the COCO-80 model and the demo clip), installed or in the source tree.
+Paths of bundled files (COCO-80 model, demo clip, DDS profile), installed or in the source tree.
 
     >>> from stream_infer.bundled import bundled_model_path
     >>> bundled_model_path().name
@@ -25,6 +25,7 @@ from pathlib import Path
 PACKAGE_NAME = 'stream_infer'
 DEFAULT_MODEL_FILE = 'models/centernet_mbv3_coco80.onnx'
 DEFAULT_CLIP_FILE = 'media/vtest_clip.mp4'
+FASTDDS_PROFILE_FILE = 'config/fastdds_large_images.xml'
 
 
 def _candidate_roots() -> list:
@@ -56,3 +57,8 @@ def bundled_model_path() -> Path:
 def bundled_clip_path() -> Path:
     """Path of the bundled pedestrian clip used by the demo and tests."""
     return bundled_file(DEFAULT_CLIP_FILE)
+
+
+def fastdds_profile_path() -> Path:
+    """Path of the Fast DDS profile that carries large raw images between local processes."""
+    return bundled_file(FASTDDS_PROFILE_FILE)

@@ -30,9 +30,25 @@ from rclpy.qos import (DurabilityPolicy, HistoryPolicy, qos_policy_name_from_kin
                        ReliabilityPolicy)
 from sensor_msgs.msg import CompressedImage, Image
 
+from stream_infer.bundled import fastdds_profile_path
 from stream_infer.ros import conversions
 from stream_infer.ros.cameras import Camera
 from stream_infer.ros.outputs import CostMeter
+
+
+LOSS_WARNING_S = 10.0  # diagnostics warn while the middleware lost images this recently
+
+
+def lost_images_hint() -> str:
+    """Say why a local publisher's large images get lost and what carries them (README)."""
+    try:
+        profile = str(fastdds_profile_path())
+    except FileNotFoundError:
+        profile = 'config/fastdds_large_images.xml of stream_infer'
+    return (f'start the image publisher with FASTRTPS_DEFAULT_PROFILES_FILE={profile} (Jazzy; '
+            'FASTDDS_DEFAULT_PROFILES_FILE on Kilted): Fast DDS sends an image larger than its '
+            'default 512 kB shared-memory segment over UDP in fragments, and a best-effort image '
+            'that misses one is lost; or publish image/compressed')
 
 
 def image_qos(reliability: str) -> QoSProfile:
@@ -66,13 +82,20 @@ class InputCounts:
         self.bad_images = 0
         self.last_bad_image = ''
         self.lost = 0  # images DDS reports lost before they reached the subscription
+        self.last_loss = float('-inf')  # time.monotonic() of the last report
         self.incompatible_publishers = 0  # publishers whose QoS can't match
         self.cost = CostMeter()  # the node's own cost per image in (conversion, hand-off)
 
     def warnings(self) -> list:
-        """Return what diagnostics should warn about (publishers with incompatible QoS)."""
-        return ([f'{self.incompatible_publishers} publisher(s) with incompatible QoS on the '
-                 'input topic'] if self.incompatible_publishers else [])
+        """Return what diagnostics should warn about: incompatible publishers, recent losses."""
+        warnings = []
+        if self.incompatible_publishers:
+            warnings.append(f'{self.incompatible_publishers} publisher(s) with incompatible QoS '
+                            'on the input topic')
+        if time.monotonic() - self.last_loss < LOSS_WARNING_S:
+            warnings.append(f'the middleware lost {self.lost} input images so far (see the log, '
+                            'or the README: Large raw images on one machine)')
+        return warnings
 
 
 NO_INPUT = InputCounts()  # a camera that opens its own source: nothing comes in by topic
@@ -160,6 +183,11 @@ class ImageInput(InputCounts):
         lost = plausible_lost_count(info.total_count_change)
         if lost:
             self.lost += lost
+            self.last_loss = time.monotonic()
+            self._node.get_logger().warning(
+                f'{self._camera.label}the middleware lost {self.lost} images on {self._topic()} '
+                f'so far, before they reached this node; {lost_images_hint()}',
+                throttle_duration_sec=30.0)
         elif info.total_count_change:
             self._node.get_logger().warning(
                 f'the middleware reported an implausible lost-image count '
