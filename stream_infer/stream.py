@@ -42,6 +42,7 @@ batch); each keeps its own frame numbering, tracker, statistics and, if set, opt
     (4, [('left', 0), ('left', 1), ('right', 0), ('right', 1)])
 """
 
+from collections import Counter
 from dataclasses import replace
 import functools
 import logging
@@ -99,12 +100,9 @@ class _Callbacks:
 
 def _summary_state(sources: Sequence[FrameSource]) -> str:
     """One state for several sources: theirs when they agree, else 'connected 2, ended 1'."""
-    states = [str(source.state) for source in sources]
-    if len(set(states)) == 1:
-        return states[0]
-    counts: Dict[str, int] = {}
-    for state in states:
-        counts[state] = counts.get(state, 0) + 1
+    counts = Counter(str(source.state) for source in sources)
+    if len(counts) == 1:
+        return next(iter(counts))
     return ', '.join(f'{state} {count}' for state, count in counts.items())
 
 

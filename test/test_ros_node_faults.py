@@ -37,7 +37,7 @@ from test_ros_node import (
     start_node, with_stamp)
 from vision_msgs.msg import Detection2DArray
 
-from stream_infer.ros.node import plausible_lost_count
+from stream_infer.ros.image_input import plausible_lost_count
 
 __all__ = ['camera', 'model_path']  # fixtures shared with other test modules
 

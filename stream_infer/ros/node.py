@@ -56,8 +56,7 @@ from stream_infer.ros import conversions
 from stream_infer.ros.cameras import Camera, CameraOptions, cameras_of
 from stream_infer.ros.capture_service import NodeCapture
 from stream_infer.ros.diagnostics import diagnostic_status, diagnostics_array
-from stream_infer.ros.image_input import (  # noqa: F401 - plausible_lost_count: was here
-    ImageInput, NO_INPUT, plausible_lost_count)
+from stream_infer.ros.image_input import ImageInput, NO_INPUT
 from stream_infer.ros.outputs import header_for, NodeOutputs
 from stream_infer.ros.parameters import (
     check_change, class_filter, descriptor, foreign_names, is_array, NodeOptions,
@@ -527,12 +526,17 @@ class StreamInferNode(LifecycleNode):
     def _on_stream_stop(self, stats) -> None:
         """Publish 'stopped: <reason>'; a source that ended leaves the node active but idle."""
         reason = stats.stop_reason
+        self._warn_idle(f'stream from {stats.source}', reason,
+                        'the node stays active with nothing to process:')
+        self._event(f'stopped: {reason}')
+
+    def _warn_idle(self, what: str, reason: str, meanwhile: str) -> None:
+        """Warn that a stream ended by itself while the node is active, and how to restart it."""
         if reason in ENDED_REASONS and self._state == 'active':
             self.get_logger().warning(
-                f'stream from {stats.source} stopped ({reason}); the node stays active with '
-                'nothing to process: ros2 lifecycle set <node> deactivate, then activate, starts '
-                'it again' + (' (or set loop: true for files)' if reason == 'ended' else ''))
-        self._event(f'stopped: {reason}')
+                f'{what} stopped ({reason}); {meanwhile} ros2 lifecycle set <node> deactivate, '
+                'then activate, starts it again'
+                + (' (or set loop: true for files)' if reason == 'ended' else ''))
 
     def _on_run_stop(self, stream: InferenceStream, stats) -> None:
         """Report the end of a run of several cameras: each not yet reported, then the node."""
@@ -549,11 +553,7 @@ class StreamInferNode(LifecycleNode):
         camera = self._cameras.get(name)
         if camera is None:
             return
-        if reason in ENDED_REASONS and self._state == 'active':
-            self.get_logger().warning(
-                f'{camera.label}stream stopped ({reason}); the other cameras go on; '
-                'ros2 lifecycle set <node> deactivate, then activate, starts it again'
-                + (' (or set loop: true for files)' if reason == 'ended' else ''))
+        self._warn_idle(f'{camera.label}stream', reason, 'the other cameras go on;')
         self._camera_event(camera, f'stopped: {reason}')
 
     def _publish_label_info(self) -> None:

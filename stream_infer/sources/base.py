@@ -174,8 +174,12 @@ class FrameSource:
         self.set_state(SourceState.CONNECTING)
         if self._open() is False:
             return  # it connects on its first read (CaptureSource with wait_for_source)
+        self._set_opened()
+
+    def _set_opened(self, bare: str = '') -> None:
+        """State CONNECTED, saying what was opened (bare: the message when nothing is known)."""
         details = self._details()
-        self.set_state(SourceState.CONNECTED, f'opened ({details})' if details else '')
+        self.set_state(SourceState.CONNECTED, f'opened ({details})' if details else bare)
 
     def read(self) -> Optional[RawFrame]:
         """Return the next frame, or None when there are no more (state says why)."""

@@ -254,9 +254,7 @@ class CaptureSource(FrameSource):
                 reason = 'stream lost or stalled'
             elif self.state == SourceState.CONNECTING:  # wait_for_source: the first open
                 if self._connect():
-                    details = self._details()
-                    self.set_state(SourceState.CONNECTED,
-                                   f'opened ({details})' if details else 'opened')
+                    self._set_opened('opened')
                     continue
                 reason = f'cannot open yet ({self._why_not()})'
             else:
