@@ -32,6 +32,7 @@ import argparse
 import signal
 import time
 
+from bench_support import clip_frames
 import cv2
 from diagnostic_msgs.msg import DiagnosticArray
 from node_process import percentiles, process_stats, start_node
@@ -52,14 +53,8 @@ NAMESPACE = '/soak'
 
 
 def clip_messages(size=(640, 480), count=120) -> list:
-    cap = cv2.VideoCapture(str(bundled_clip_path()))
-    msgs = []
-    while len(msgs) < count:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        msgs.append(bgr_to_image(cv2.resize(frame, size), Header(frame_id='soak')))
-    return msgs
+    return [bgr_to_image(cv2.resize(frame, size), Header(frame_id='soak'))
+            for frame in clip_frames(count)[0]]
 
 
 class Driver:
