@@ -353,7 +353,6 @@ def test_multi_camera_launch_one_shared_node_or_one_each_publish_the_same_topics
     front = write_video(tmp_path / 'front.avi', range(0, 200), fps=25.0)
     rear = write_video(tmp_path / 'rear.avi', range(1000, 1200), fps=25.0)
     codes = {'front': range(0, 200), 'rear': range(1000, 1200)}
-    got = {c: ros.collect(Detection2DArray, f'/lm/{c}/detections', RELIABLE_QOS) for c in codes}
     events = {path: ros.collect(String, path, EVENTS_QOS) for path in (
         '/lm/stream_infer/front/stream_events', '/lm/front/stream_infer/stream_events')}
     typed = {'loop': 'true', 'model': model, 'namespace': '/lm', 'sources': f'{front},{rear}',
@@ -364,8 +363,10 @@ def test_multi_camera_launch_one_shared_node_or_one_each_publish_the_same_topics
         plan = launch_support.multi_camera_nodes(typed['sources'], typed['namespaces'], shared,
                                                  typed['namespace'])
         assert len(plan) == processes
-        for collected in got.values():
-            collected.clear()
+        # New subscriptions per mode: detections of the previous mode's exited process can
+        # still sit in an old subscription's queue and reach its callback after a clear().
+        got = {c: ros.collect(Detection2DArray, f'/lm/{c}/detections', RELIABLE_QOS)
+               for c in codes}
         procs = []
         try:
             for index, (namespace, fixed) in enumerate(plan):
@@ -383,7 +384,7 @@ def test_multi_camera_launch_one_shared_node_or_one_each_publish_the_same_topics
                 [(tmp_path / f'{shared}{i}.log').read_text() for i in range(len(procs))]
             for camera, collected in got.items():
                 assert all(m.header.frame_id == (camera if shared == 'true' else 'camera')
-                           for m in collected)
+                           for m in collected), (shared, {m.header.frame_id for m in collected})
                 assert all(int(d.results[0].hypothesis.class_id) in codes[camera]
                            for m in collected for d in m.detections), camera
             assert wait_for(lambda: any(e.data == 'started' for e in events[events_topic]))
