@@ -14,20 +14,28 @@
 # limitations under the License.
 #
 # Build the project's ROS 2 environment without a ROS distro: a venv with the ROS 2 wheels from
-# PyPI, vision_msgs built from interfaces/vision_msgs with the rosidl wheels, and stream_infer
-# built with colcon. Idempotent and cached: a second run only re-runs `colcon build` (seconds).
+# PyPI installed from the lock (requirements/lock/<distro>.txt: exact versions, hashes checked),
+# vision_msgs built from interfaces/vision_msgs with the rosidl wheels, on Jazzy the upstream
+# launch/ros2cli sources from ../shared/vendor/ros2-cli-jazzy when that folder exists (tests
+# only), and stream_infer built with colcon. Idempotent and cached: a second run only re-runs
+# `colcon build` (seconds).
 #
-# Usage: scripts/setup_env.sh [--distro jazzy|kilted]      (default: jazzy, or $STREAM_INFER_DISTRO)
-# Result: .venv-<distro>/ and .venv-<distro>/env.sh, which dev.sh sources.
+# Usage: scripts/setup_env.sh [--distro jazzy|kilted] [--lock FILE] [--venv DIR]
+#   default: jazzy (or $STREAM_INFER_DISTRO), requirements/lock/<distro>.txt, .venv-<distro>
+# Result: the venv and <venv>/env.sh, which dev.sh sources.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DISTRO=${STREAM_INFER_DISTRO:-jazzy}
+LOCK="" VENV=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --distro) DISTRO=$2; shift 2 ;;
     --distro=*) DISTRO=${1#--distro=}; shift ;;
-    *) echo "setup_env.sh: unknown argument '$1' (accepted: --distro jazzy|kilted)" >&2; exit 2 ;;
+    --lock) LOCK=$2; shift 2 ;;
+    --venv) VENV=$2; shift 2 ;;
+    *) echo "setup_env.sh: unknown argument '$1' (accepted: --distro jazzy|kilted, --lock FILE, --venv DIR)" >&2
+       exit 2 ;;
   esac
 done
 case "$DISTRO" in
@@ -36,31 +44,75 @@ case "$DISTRO" in
 esac
 
 PYTHON=${PYTHON:-python3}
-VENV="$ROOT/.venv-$DISTRO"
+VENV=${VENV:-$ROOT/.venv-$DISTRO}
+LOCK=${LOCK:-$ROOT/requirements/lock/$DISTRO.txt}
+VENDOR="$ROOT/../shared/vendor/ros2-cli-jazzy"
 STAMP="$VENV/.stream_infer-env-stamp"
-log() { echo "[setup_env:$DISTRO] $*" >&2; }
+T0=$(date +%s)
+log() { echo "[setup_env:$DISTRO] +$(( $(date +%s) - T0 ))s $*" >&2; }
 
 # Everything that decides the venv's content; change any of it and the venv is rebuilt.
 stamp_inputs() {
-  # only what this venv installs (numpy1.txt and ros-apt.txt are for other environments)
-  cat "$ROOT/scripts/setup_env.sh" "$ROOT/requirements/"{dev,python,"ros-$DISTRO"}.txt
+  cat "$ROOT/scripts/setup_env.sh" "$LOCK"
   find "$ROOT/interfaces/vision_msgs" -type f | LC_ALL=C sort | xargs cat
+  with_ros2_cli && sha256sum "$VENDOR"/*.tar.gz
   "$PYTHON" -c 'import sys; print(sys.version)'
 }
+# The launch tests need ros2 launch / ros2cli: Jazzy sources, installed when they are there.
+with_ros2_cli() { [ "$DISTRO" = jazzy ] && [ -d "$VENDOR" ]; }
 want_stamp=$(stamp_inputs | sha256sum | cut -d' ' -f1)
+
+# A ROS interface package (rosidl) built from source into the venv prefix, where the wheels'
+# loader (ros_wheels_bootstrapper: LD_LIBRARY_PATH += <venv>/lib) finds it.
+build_interfaces() {
+  local src=$1 bdir
+  bdir="$VENV/build/$(basename "$src")"
+  mkdir -p "$bdir"
+  (
+    export AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV" PATH="$VENV/bin:$PATH"
+    cd "$bdir"
+    cmake "$src" -DCMAKE_INSTALL_PREFIX="$VENV" -DBUILD_TESTING=OFF \
+      -DPython3_EXECUTABLE="$VENV/bin/python" -DCMAKE_BUILD_TYPE=Release > cmake.log 2>&1 \
+      || { tail -n 40 cmake.log >&2; exit 1; }
+    make -j"$(nproc)" install > make.log 2>&1 || { tail -n 40 make.log >&2; exit 1; }
+  )
+}
+
+# launch, launch_ros, launch_testing and ros2cli (not on PyPI) from their upstream Jazzy sources,
+# as ../shared/vendor/ros2-cli-jazzy/README.md describes: composition_interfaces built like
+# vision_msgs, then each Python package without dependencies (theirs come from the lock:
+# requirements/ros2-cli.txt) and with the lock's setuptools.
+install_ros2_cli() {
+  local uv=$1 src="$VENV/build/ros2-cli-src" pkg
+  rm -rf "$src" && mkdir -p "$src"
+  for a in "$VENDOR"/*.tar.gz; do tar -xzf "$a" -C "$src"; done
+  build_interfaces "$src/rcl_interfaces/composition_interfaces"
+  local order=(rosidl_runtime_py/. launch/launch launch/launch_xml launch/launch_yaml
+    launch/launch_testing launch/launch_pytest launch_ros/launch_ros launch_ros/launch_testing_ros
+    launch_ros/ros2launch ros2cli/ros2cli)
+  for pkg in "$src"/ros2cli/ros2*; do
+    [ "$(basename "$pkg")" = ros2cli ] || order+=("ros2cli/$(basename "$pkg")")
+  done
+  for pkg in "${order[@]}"; do
+    "$uv" pip install --python "$VENV/bin/python" --no-deps --no-build-isolation "$src/$pkg" \
+      >> "$VENV/ros2-cli.log" 2>&1 || { tail -n 30 "$VENV/ros2-cli.log" >&2; exit 1; }
+  done
+}
 
 build_venv() {
   log "creating $VENV"
   rm -rf "$VENV"
   "$PYTHON" -m venv "$VENV"
   touch "$VENV/COLCON_IGNORE"  # colcon must not crawl into the venv
-  local pip=("$VENV/bin/python" -m pip install --disable-pip-version-check)
-  log "pip install (log: $VENV/pip.log)"
-  # Build tools first: colcon's setup.py builds need setuptools 68.x, not the newest.
-  { "${pip[@]}" -r "$ROOT/requirements/dev.txt" &&
-    "${pip[@]}" -r "$ROOT/requirements/python.txt" -r "$ROOT/requirements/dev.txt" \
-      -r "$ROOT/requirements/ros-$DISTRO.txt"; } > "$VENV/pip.log" 2>&1 \
-    || { grep -v '^WARNING: Location' "$VENV/pip.log" | tail -n 30 >&2; exit 1; }
+  local uv
+  uv=$(bash "$ROOT/scripts/tools_env.sh")
+  log "install from $LOCK (log: $VENV/pip.log)"
+  # Everything from the lock, hashes checked. Packages published only as sources build with the
+  # lock's own setuptools and wheel (installed first), not with whatever is newest.
+  { "$uv" pip install --python "$VENV/bin/python" --require-hashes --no-deps \
+      -r <(python3 "$ROOT/scripts/lock_subset.py" "$LOCK" setuptools wheel packaging) &&
+    "$uv" pip install --python "$VENV/bin/python" --require-hashes --no-build-isolation \
+      -r "$LOCK"; } > "$VENV/pip.log" 2>&1 || { tail -n 30 "$VENV/pip.log" >&2; exit 1; }
 
   # The wheels' CMake exports hard-code the wheel builder's Python (/opt/python/cp311-cp311/...):
   # point them at this venv's interpreter headers and numpy, inside the venv only.
@@ -77,19 +129,13 @@ build_venv() {
     exit 1
   fi
 
-  # vision_msgs is not on PyPI: build our copy of its interface definitions into the venv prefix,
-  # where the wheels' loader (ros_wheels_bootstrapper: LD_LIBRARY_PATH += <venv>/lib) finds it.
+  # vision_msgs is not on PyPI: build our copy of its interface definitions.
   log "building vision_msgs with rosidl"
-  local bdir="$VENV/build/vision_msgs"
-  mkdir -p "$bdir"
-  (
-    export AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV" PATH="$VENV/bin:$PATH"
-    cd "$bdir"
-    cmake "$ROOT/interfaces/vision_msgs" -DCMAKE_INSTALL_PREFIX="$VENV" -DBUILD_TESTING=OFF \
-      -DPython3_EXECUTABLE="$VENV/bin/python" -DCMAKE_BUILD_TYPE=Release > cmake.log 2>&1 \
-      || { tail -n 40 cmake.log >&2; exit 1; }
-    make -j"$(nproc)" install > make.log 2>&1 || { tail -n 40 make.log >&2; exit 1; }
-  )
+  build_interfaces "$ROOT/interfaces/vision_msgs"
+  if with_ros2_cli; then
+    log "installing ros2 launch / ros2cli (Jazzy sources from $VENDOR)"
+    install_ros2_cli "$uv"
+  fi
   echo "$want_stamp" > "$STAMP"
 }
 

@@ -23,9 +23,8 @@ the input (to see the channel order, layout and scale it fed).
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
+from lazy_onnx import FLOAT, helper, numpy_helper, onnx, TensorProto
 import numpy as np
-import onnx
-from onnx import helper, numpy_helper, TensorProto
 
 OPSET = 17
 IR_VERSION = 8  # loadable by every onnxruntime still in use (ROS users' apt/pip versions)
@@ -52,7 +51,7 @@ def _input(shape: Sequence, elem_type: int, name: str):
 
 def constant_output_model(path: Path, output: np.ndarray, *,
                           input_shape: Sequence = (1, 3, 640, 640),
-                          input_type: int = TensorProto.FLOAT,
+                          input_type: int = FLOAT,
                           output_dims: Optional[Sequence] = None,
                           metadata: Optional[Mapping[str, str]] = None,
                           input_name: str = 'images', output_name: str = 'output0') -> Path:
@@ -113,7 +112,7 @@ def shape_echo_model(path: Path, *, input_shape: Sequence = (1, 3, 'height', 'wi
 
 
 def channel_mean_model(path: Path, *, input_shape: Sequence = (1, 3, 64, 64),
-                       layout: str = 'NCHW', input_type: int = TensorProto.FLOAT,
+                       layout: str = 'NCHW', input_type: int = FLOAT,
                        metadata: Optional[Mapping[str, str]] = None) -> Path:
     """
     End2end model reporting the mean of each input channel c as the score of class c.

@@ -25,9 +25,8 @@ import time
 import traceback
 from typing import Callable, List, Optional
 
+from lazy_onnx import helper, onnx, TensorProto
 import numpy as np
-import onnx
-from onnx import helper, TensorProto
 import rclpy
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy

@@ -23,7 +23,7 @@ import logging
 
 from helpers.frame_codes import stamp_index
 import numpy as np
-from onnx import helper, numpy_helper, TensorProto
+from lazy_onnx import helper, numpy_helper, TensorProto
 from onnx_graphs import constant_output_model, frame_code_model, save_model
 import pytest
 

@@ -15,7 +15,7 @@
 """Every bad model, option or frame gives a ModelError (or ValueError) that says what and why."""
 
 import numpy as np
-from onnx import helper, numpy_helper, TensorProto
+from lazy_onnx import helper, numpy_helper, TensorProto
 from onnx_graphs import broadcast_anchor_model, constant_output_model, save_model
 import pytest
 

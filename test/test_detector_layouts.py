@@ -21,7 +21,7 @@ independently, so every test is a round trip frame -> model output -> detector -
 """
 
 import numpy as np
-from onnx import TensorProto
+from lazy_onnx import TensorProto
 from onnx_graphs import (broadcast_anchor_model, channel_mean_model, constant_output_model,
                          shape_echo_model, yolov5_output, yolov8_output)
 import pytest
