@@ -47,9 +47,9 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Se
 
 import numpy as np
 
+from stream_infer.depth.estimate import attach_3d
 from stream_infer.detection import DetectionResult, Detector, InferredFrame, PreparedFrame
 from stream_infer.frame_buffer import LatestSlot, SlotClosed, SlotGroup
-from stream_infer.depth.estimate import attach_3d
 from stream_infer.options import DepthOptions, PostprocessOptions
 from stream_infer.results import StreamResult
 from stream_infer.sources import Frame, FrameSource, SourceState

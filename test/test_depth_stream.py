@@ -29,7 +29,7 @@ PHOTO = Path(__file__).parent / 'data' / 'astronaut.jpg'
 
 
 def boxes_model(boxes):
-    """A callable model returning these pixel boxes (class 0, score 0.9) on every frame."""
+    """Return a callable model giving these pixel boxes (class 0, score 0.9) on every frame."""
     rows = np.array([[*box, 0.9, 0] for box in boxes])
     return lambda frame: rows
 

@@ -138,6 +138,7 @@ def test_markers_delete_the_old_then_draw_a_box_and_a_label():
 
 
 class FakeClock:
+
     def __init__(self):
         self.now = 0.0
 

@@ -23,7 +23,7 @@ every frame (test_ros_node.ROWS), and their 2D boxes give the expected metric si
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import pytest
-from ros_harness import RELIABLE_QOS, SENSOR_QOS, wait_for
+from ros_harness import SENSOR_QOS, wait_for
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 from test_ros_depth_conversions import compressed_depth, depth_msg, MarkerArray
@@ -175,7 +175,7 @@ def test_two_cameras_each_its_own_depth_frame_and_3d_topic(ros, model_path):
                     period=0.05), {c: len(got_3d[c]) for c in cams}
     for c in cams:
         for msg in list(got_3d[c]):
-            assert (msg.header.stamp.sec > 40) == (c == 'rear'), 'its own camera\'s depth'
+            assert (msg.header.stamp.sec > 40) == (c == 'rear'), "its own camera's depth"
             check_3d(msg, got_2d[c], f'd3m/{c}_depth')
 
 

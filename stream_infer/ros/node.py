@@ -56,8 +56,8 @@ from stream_infer.ros import conversions
 from stream_infer.ros.cameras import Camera, CameraOptions, cameras_of
 from stream_infer.ros.capture_service import NodeCapture
 from stream_infer.ros.change_state import answer_change_state
-from stream_infer.ros.diagnostics import diagnostic_status, diagnostics_array
 from stream_infer.ros.depth_input import DepthInput
+from stream_infer.ros.diagnostics import diagnostic_status, diagnostics_array
 from stream_infer.ros.image_input import ImageInput, NO_INPUT
 from stream_infer.ros.outputs import header_for, NodeOutputs
 from stream_infer.ros.parameters import (
