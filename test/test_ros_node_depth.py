@@ -190,3 +190,39 @@ def test_compressed_depth_topic(ros, model_path):
                     pump=lambda: camera.send(next(stamps)), period=0.05), len(got_3d)
     for msg in list(got_3d):
         check_3d(msg, got_2d, 'd3c_depth')
+
+
+def test_bad_depth_and_camera_info_are_counted_and_the_node_goes_on(ros, model_path):
+    ns, name = '/d3f', 'si_depth_faults'
+    node = f'{ns}/{name}'
+    diags = ros.collect(DiagnosticArray, '/diagnostics')
+    got_3d = ros.collect(Detection3DArray, f'{ns}/detections_3d')
+    got_2d = ros.collect(Detection2DArray, f'{ns}/detections')
+    start_node(ros, model_path, name=name, namespace=ns, depth=True, diagnostics_period=0.2)
+    camera = Camera(ros, ns)
+    zero_k = camera_info('d3f_depth')
+    zero_k.k = [0.0] * 9  # an uncalibrated camera
+
+    def values():
+        return statuses(diags, node).get(f'{node}: stream_infer', (0, {}))[1]
+
+    def before_calibration():  # camera_info refused; depth without K is not used
+        camera.info.publish(zero_k)
+        camera.depth.publish(wall(2, '16UC1', 'd3f_depth'))
+
+    assert wait_for(lambda: int(values().get('depth_bad_inputs', 0)) >= 1 and int(
+        values().get('depth_without_camera_info', 0)) >= 1, timeout=20,
+        pump=before_calibration, period=0.1), values()
+    sent = iter(range(10, 10_000))
+    assert wait_for(lambda: len(got_3d) >= 3, timeout=60,
+                    pump=lambda: camera.send(next(sent)), period=0.05), len(got_3d)
+    for msg in list(got_3d):
+        check_3d(msg, got_2d, 'd3f_depth')
+    # With K known, a depth image in a colour encoding is refused and counted.
+    bad_before = int(values()['depth_bad_inputs'])
+    bad_depth = image_msg(stamp=(1, 0), frame_id='d3f_depth', pixels=BGR)
+    assert wait_for(lambda: int(values()['depth_bad_inputs']) > bad_before, timeout=20,
+                    pump=lambda: camera.depth.publish(bad_depth), period=0.1), values()
+    shown = len(got_3d)
+    assert wait_for(lambda: len(got_3d) > shown, timeout=30,
+                    pump=lambda: camera.send(next(sent)), period=0.05), 'the node goes on'
