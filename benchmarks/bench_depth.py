@@ -42,7 +42,7 @@ K = (525.0, 525.0, 319.5, 239.5)
 
 
 def boxes(rng: np.random.Generator, count: int = DETECTIONS) -> np.ndarray:
-    """Boxes from 20x20 to 300x400 px (people near and far, cups), inside the image."""
+    """Return boxes from 20x20 to 300x400 px (people near and far, cups), inside the image."""
     w = rng.uniform(20, 300, count)
     h = rng.uniform(20, 400, count)
     x = rng.uniform(0, WIDTH - w)
@@ -51,7 +51,7 @@ def boxes(rng: np.random.Generator, count: int = DETECTIONS) -> np.ndarray:
 
 
 def scene(rng: np.random.Generator) -> np.ndarray:
-    """A 16UC1 depth image (mm): a sloping floor-to-wall gradient with 15 % holes."""
+    """Return a 16UC1 depth image (mm): a sloping floor-to-wall gradient with 15 % holes."""
     metres = np.linspace(1.0, 6.0, HEIGHT)[:, None] + rng.normal(0, 0.01, (HEIGHT, WIDTH))
     depth = np.rint(metres * 1000).astype(np.uint16)
     depth[rng.random(depth.shape) < 0.15] = 0
