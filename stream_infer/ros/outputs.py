@@ -87,6 +87,9 @@ class CameraOutputs:
         self.events = node.create_publisher(String, camera.events_topic, EVENTS_QOS)
         self.depth = (DepthOutputs(node, camera, DETECTIONS_QOS, IMAGE_OUT_QOS)
                       if depth and not camera.source else None)  # topic mode: 3D outputs
+        if depth and camera.source:
+            node.get_logger().warning(f'{camera.label}depth: true needs topic mode (depth '
+                                      'images come by topic); this source stays 2D only')
         self.annotator: Optional[FrameAnnotator] = None  # its own: traces follow its track ids
         self.annotated_published = 0
         self.annotated_compressed_published = 0
