@@ -325,6 +325,49 @@ class ModelOptions:
         check_options(self, skip=('labels',))
 
 
-__all__ = ['CHANNEL_ORDERS', 'DecodeOptions', 'LAYOUTS', 'ModelOptions', 'PostprocessOptions',
-           'ReconnectPolicy', 'SourceOptions', 'TrackerOptions', 'check_options', 'check_value',
-           'describe_accepted', 'from_mapping', 'option', 'option_fields', 'updated']
+@dataclass(frozen=True)
+class DepthOptions:
+    """
+    How 3D boxes are estimated from an aligned depth image (stream_infer.depth).
+
+    The depth image is sampled on a grid over each box's central region (or its mask); the
+    given percentile of the valid samples is the object's distance. pairing_tolerance is for
+    the ROS node, which pairs colour and depth images by stamp.
+
+        >>> DepthOptions().depth_scale
+        0.001
+    """
+
+    what: ClassVar[str] = 'depth'  # names it in errors
+
+    depth_scale: float = option(0.001, 'metres per unit of an integer depth image (16UC1 in '
+                                'millimetres: 0.001); float depth (32FC1) is in metres',
+                                above=0.0)
+    depth_min: float = option(0.1, 'nearest valid depth, metres (zeros, NaN/inf and values '
+                              'outside depth_min..depth_max are ignored)', above=0.0)
+    depth_max: float = option(20.0, 'farthest valid depth, metres', above=0.0)
+    depth_percentile: float = option(
+        50.0, "percentile of the valid depths in a box taken as the object's distance (lower: "
+        'nearer surfaces win over background seen through the box)', bounds=(0.0, 100.0))
+    depth_central_fraction: float = option(
+        0.5, "fraction of the box's width and height, around its centre, that is sampled "
+        '(keeps background at the edges out; a mask, when the model gives one, is used '
+        'instead)', bounds=(None, 1.0), above=0.0)
+    depth_min_valid_pixels: int = option(
+        20, 'fewest valid depth pixels a box needs (estimated from the sampled fraction); '
+        'fewer: the detection stays 2D only, counted', bounds=(1, None))
+    depth_pairing_tolerance: float = option(
+        0.02, 'ROS: colour and depth images pair when their stamps differ by at most this '
+        'many seconds (nearest wins; 0: exact stamps only)', bounds=(0.0, 10.0))
+
+    def __post_init__(self) -> None:
+        check_options(self)
+        if self.depth_max <= self.depth_min:
+            raise ConfigurationError(f'depth_max ({self.depth_max:g}) must be > depth_min '
+                                     f'({self.depth_min:g})')
+
+
+__all__ = ['CHANNEL_ORDERS', 'DecodeOptions', 'DepthOptions', 'LAYOUTS', 'ModelOptions',
+           'PostprocessOptions', 'ReconnectPolicy', 'SourceOptions', 'TrackerOptions',
+           'check_options', 'check_value', 'describe_accepted', 'from_mapping', 'option',
+           'option_fields', 'updated']

@@ -39,7 +39,6 @@ statistics), the callbacks.
 """
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 import itertools
 import logging
 import threading
@@ -48,12 +47,14 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Se
 
 import numpy as np
 
+from stream_infer.depth.estimate import attach_3d
 from stream_infer.detection import DetectionResult, Detector, InferredFrame, PreparedFrame
 from stream_infer.frame_buffer import LatestSlot, SlotClosed, SlotGroup
-from stream_infer.options import PostprocessOptions
+from stream_infer.options import DepthOptions, PostprocessOptions
 from stream_infer.results import StreamResult
 from stream_infer.sources import Frame, FrameSource, SourceState
 from stream_infer.stats import StatsRecorder
+from stream_infer.stop_reason import combined_reason, StopReason
 from stream_infer.tracking import NO_TRACK, Tracker
 
 LOG = logging.getLogger('stream_infer.stream')
@@ -63,38 +64,13 @@ POLL_S = 0.1  # how often blocked threads look at the stop flag
 THREAD_PREFIX = 'stream_infer-'
 
 
-class StopReason(StrEnum):
-    """Why a run (or one source of it) ended (Stats.stop_reason, on_stop)."""
-
-    STOPPED = 'stopped'  # stop() was called (or Ctrl-C in run())
-    ENDED = 'ended'  # the source has no more frames
-    MAX_FRAMES = 'max_frames'  # max_frames were processed
-    FAILED = 'failed'  # the source gave up (reconnect attempts spent, bad frame)
-    ERROR = 'error'  # preprocessing or the model kept failing (Pipeline.error says why)
-
-
-# A run of several sources ends for the most serious of its sources' reasons.
-REASON_PRIORITY = (StopReason.ERROR, StopReason.FAILED, StopReason.STOPPED,
-                   StopReason.MAX_FRAMES, StopReason.ENDED)
-
-
-def combined_reason(reasons: Sequence[Optional[StopReason]]) -> StopReason:
-    """
-    Return the reason a run ends for, given its sources' reasons (the most serious one).
-
-        >>> combined_reason([StopReason.ENDED, StopReason.FAILED, StopReason.ENDED])
-        <StopReason.FAILED: 'failed'>
-    """
-    known = {reason for reason in reasons if reason is not None}
-    return next((reason for reason in REASON_PRIORITY if reason in known), StopReason.STOPPED)
-
-
 @dataclass
 class LiveSettings:
     """What a run reads once per frame; the stream swaps whole objects in from any thread."""
 
     options: PostprocessOptions
     tracker: Optional[Tracker]
+    depth: DepthOptions = field(default_factory=DepthOptions)  # frames that carry depth
 
 
 @dataclass
@@ -297,7 +273,7 @@ class Pipeline:
                 if raw is None or run.stop_flag.is_set():
                     break
                 frame = Frame(raw.image, next(lane.frame_ids), raw.timestamp, raw.monotonic,
-                              raw.meta)
+                              raw.meta, raw.depth)
                 lane.stats.frame_in()
                 try:
                     prepared = detector.prepare(frame.image)
@@ -471,6 +447,11 @@ class Pipeline:
             detections.tracker_id = np.full(len(detections), NO_TRACK, dtype=int)
         timings = dict(detected.timings_ms)
         timings['track'] = (time.perf_counter() - start) * 1000.0
+        if frame.depth is not None:  # 3D boxes into detections.data; 2D-only ones counted
+            start = time.perf_counter()
+            lane.stats.count('detections_2d_only', attach_3d(
+                detections, (frame.width, frame.height), frame.depth, lane.settings.depth))
+            timings['depth'] = (time.perf_counter() - start) * 1000.0
         age_ms = (time.monotonic() - frame.monotonic) * 1000.0
         return StreamResult(frame, detections, timings, age_ms, options, lane.index, lane.name)
 

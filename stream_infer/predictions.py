@@ -18,6 +18,9 @@ Roboflow-style prediction dicts from sv.Detections (what on_prediction and --jso
 {'predictions': [{'x', 'y', 'width', 'height', 'confidence', 'class', 'class_id',
 'tracker_id'}], 'image': {'width', 'height'}, 'frame_id', 'timestamp', ...} with x, y the box
 centre in original-image pixels; tracker_id is None when the detection is on no track.
+Detections of a frame that came with depth also carry 'position_m' and 'size_m' ({'x', 'y',
+'z'} in metres, in the depth camera's optical frame: x right, y down, z forward), None when
+that detection had too few valid depth pixels.
 Columns are computed with numpy and converted once (tolist), then zipped into dicts.
 
     >>> import numpy as np, supervision as sv
@@ -28,9 +31,11 @@ Columns are computed with numpy and converted once (tolist), then zipped into di
 
 from typing import Any, Dict, Mapping, Optional, Sequence
 
+import numpy as np
 import supervision as sv
 
 from stream_infer.columns import class_names_of, columns
+from stream_infer.depth.estimate import CENTRE_KEY, SIZE_KEY
 
 
 def predictions_list(detections: sv.Detections,
@@ -42,13 +47,26 @@ def predictions_list(detections: sv.Detections,
     centre = (xyxy[:, :2] + xyxy[:, 2:]) / 2.0
     size = xyxy[:, 2:] - xyxy[:, :2]
     tracker = [t if t >= 0 else None for t in tracker_id.tolist()]
-    return [
+    out = [
         {'x': x, 'y': y, 'width': w, 'height': h, 'confidence': c, 'class': name,
          'class_id': k, 'tracker_id': t}
         for x, y, w, h, c, name, k, t in zip(
             centre[:, 0].tolist(), centre[:, 1].tolist(), size[:, 0].tolist(),
             size[:, 1].tolist(), confidence.tolist(), class_names_of(detections, names),
             class_id.tolist(), tracker)]
+    if CENTRE_KEY in detections.data:
+        for key, data_key in (('position_m', CENTRE_KEY), ('size_m', SIZE_KEY)):
+            for entry, xyz in zip(out, xyz_dicts(detections.data[data_key])):
+                entry[key] = xyz
+    return out
+
+
+def xyz_dicts(values: np.ndarray) -> list:
+    """Return [{'x', 'y', 'z'} or None (a NaN row)] for an (N, 3) array."""
+    rows = np.asarray(values, dtype=np.float64).reshape(-1, 3)
+    known = np.isfinite(rows).all(axis=1).tolist()
+    return [{'x': x, 'y': y, 'z': z} if ok else None
+            for (x, y, z), ok in zip(rows.tolist(), known)]
 
 
 def to_prediction_dict(detections: sv.Detections, *, width: int, height: int, frame_id: int,

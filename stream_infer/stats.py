@@ -76,6 +76,7 @@ class Stats:
     frames_dropped: int = 0
     errors: int = 0
     callback_errors: int = 0
+    detections_2d_only: int = 0  # detections on frames with depth left without a 3D box
     connection_losses: int = 0
     reconnects: int = 0
     input_fps: float = 0.0
@@ -142,7 +143,8 @@ class StatsRecorder:
         with self._lock:
             self._started = time.monotonic()
             self._stopped: Optional[float] = None
-            self._counts = {'in': 0, 'processed': 0, 'errors': 0, 'callback_errors': 0}
+            self._counts = {'in': 0, 'processed': 0, 'errors': 0, 'callback_errors': 0,
+                            'detections_2d_only': 0}
             self._in_events: Deque[float] = deque()
             self._out_events: Deque[float] = deque()
             self._stages = {stage: _Ring() for stage in STAGES}
@@ -195,6 +197,7 @@ class StatsRecorder:
             age = self._age.summary()
         return Stats(
             frames_in=counts['in'], frames_processed=counts['processed'], errors=counts['errors'],
-            callback_errors=counts['callback_errors'], input_fps=input_fps,
+            callback_errors=counts['callback_errors'],
+            detections_2d_only=counts['detections_2d_only'], input_fps=input_fps,
             processed_fps=processed_fps, mean_processed_fps=counts['processed'] / elapsed,
             elapsed_s=elapsed, latency_ms=latency, age_ms=age, **extra)

@@ -42,7 +42,6 @@ batch); each keeps its own frame numbering, tracker, statistics and, if set, opt
     (4, [('left', 0), ('left', 1), ('right', 0), ('right', 1)])
 """
 
-from collections import Counter
 from dataclasses import replace
 import functools
 import logging
@@ -53,16 +52,18 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from stream_infer.depth import as_depth_image
 from stream_infer.detection import Detector
 from stream_infer.errors import UsageError
 from stream_infer.lanes import find_index, open_all, source_entries
 from stream_infer.options import (
-    CHANNEL_ORDERS, check_value, from_mapping, ModelOptions, option_fields, PostprocessOptions,
+    check_value, DepthOptions, from_mapping, ModelOptions, option_fields, PostprocessOptions,
     ReconnectPolicy, SourceOptions, TrackerOptions, updated)
 from stream_infer.pipeline import Hooks, Lane, LaneRun, LiveSettings, Pipeline, StopReason
 from stream_infer.results import Prediction, StreamResult
 from stream_infer.sources import Frame, FrameSource, open_source, PushSource, SourceState
 from stream_infer.stats import Stats, StatsRecorder
+from stream_infer.stream_support import CallbackList, channel_order, summary_state
 from stream_infer.tracking import Tracker
 
 LOG = logging.getLogger('stream_infer.stream')
@@ -72,45 +73,6 @@ DYNAMIC_BATCH = 8  # max_batch when the model's batch axis is dynamic and none i
 SourceKey = Union[int, str, None]  # a source by index or name; None: the only one
 
 __all__ = ['Frame', 'InferenceStream', 'Prediction', 'StreamResult', 'Stats', 'StopReason']
-
-
-class _Callbacks:
-    """A copy-on-write list of callbacks: dispatch iterates a snapshot without a lock."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: Tuple[Tuple[object, Callable], ...] = ()
-        self.items: Tuple[Callable, ...] = ()
-
-    def add(self, callback: Callable) -> Callable[[], None]:
-        """Register callback; return a function that unregisters this registration."""
-        if not callable(callback):
-            raise TypeError(f'callback must be callable, got {type(callback).__name__}')
-        token = object()  # the same function may be registered twice: remove only this one
-        with self._lock:
-            self._entries = self._entries + ((token, callback),)
-            self.items = tuple(cb for _, cb in self._entries)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                self._entries = tuple(e for e in self._entries if e[0] is not token)
-                self.items = tuple(cb for _, cb in self._entries)
-        return unsubscribe
-
-
-def _summary_state(sources: Sequence[FrameSource]) -> str:
-    """One state for several sources: theirs when they agree, else 'connected 2, ended 1'."""
-    counts = Counter(str(source.state) for source in sources)
-    if len(counts) == 1:
-        return next(iter(counts))
-    return ', '.join(f'{state} {count}' for state, count in counts.items())
-
-
-def _channel_order(order: str) -> str:
-    value = str(order).upper()
-    if value not in CHANNEL_ORDERS:
-        raise ValueError(f'output_channel_order={order!r}; accepted: {", ".join(CHANNEL_ORDERS)}')
-    return value
 
 
 class InferenceStream:
@@ -136,6 +98,8 @@ class InferenceStream:
         read_timeout: the ReconnectPolicy of live and network sources (or give reconnect=).
     providers, threads, labels, detector_kwargs: passed to Detector when the stream builds it.
     output_channel_order: channel order of the frame handed to on_prediction callbacks.
+    depth_options: DepthOptions (or a dict of its fields) for frames that come with an aligned
+        depth image (put_frame(depth=...), RGBDFrame items): their detections get 3D boxes.
     clock: a callable returning the current time in seconds; it stamps the frames the source
         captures (Frame.timestamp) and push-mode frames put without a timestamp. None = the
         wall clock (time.time()); the ROS node passes its own clock (simulated time with
@@ -167,12 +131,13 @@ class InferenceStream:
                  threads: Optional[int] = None, labels: Any = None,
                  detector_kwargs: Optional[Mapping[str, Any]] = None,
                  output_channel_order: str = 'BGR',
+                 depth_options: Union[DepthOptions, Mapping[str, Any], None] = None,
                  clock: Optional[Callable[[], float]] = None) -> None:
         if max_frames is not None and (isinstance(max_frames, bool)
                                        or not isinstance(max_frames, (int, np.integer))
                                        or max_frames < 1):
             raise ValueError(f'max_frames must be an int >= 1 or None, got {max_frames!r}')
-        self._channel_order = _channel_order(output_channel_order)
+        self._channel_order = channel_order(output_channel_order)
         self._max_batch = check_value(option_fields(ModelOptions)['max_batch'], max_batch)
         policy = reconnect or ReconnectPolicy(
             initial_delay=reconnect_delay, max_delay=reconnect_max_delay,
@@ -192,6 +157,7 @@ class InferenceStream:
                 frame_source.clock = clock
         self._tracker_options: TrackerOptions = from_mapping(TrackerOptions, tracker_options)
         self._tracking = bool(track)
+        depth = from_mapping(DepthOptions, depth_options)
         if isinstance(model, Detector):
             self._detector, self._owns_detector = model, False
         else:
@@ -210,20 +176,20 @@ class InferenceStream:
         for index, ((name, _), frame_source) in enumerate(zip(entries, built)):
             stats = self._stats if len(entries) == 1 else StatsRecorder(parent=self._stats)
             stats.stopped()
-            lane = Lane(index, name, frame_source, LiveSettings(self._options, None), stats,
-                        limit)
+            lane = Lane(index, name, frame_source, LiveSettings(self._options, None, depth),
+                        stats, limit)
             frame_source.listener = functools.partial(self._on_source_state, lane)
             self._lanes.append(lane)
         self._names = [lane.name for lane in self._lanes]
         self._pipeline: Optional[Pipeline] = None
         self._closed = False
-        self._result_cbs = _Callbacks()
-        self._prediction_cbs = _Callbacks()
-        self._start_cbs = _Callbacks()
-        self._stop_cbs = _Callbacks()
-        self._state_cbs = _Callbacks()
-        self._lane_state_cbs = [_Callbacks() for _ in self._lanes]
-        self._source_end_cbs = _Callbacks()
+        self._result_cbs = CallbackList()
+        self._prediction_cbs = CallbackList()
+        self._start_cbs = CallbackList()
+        self._stop_cbs = CallbackList()
+        self._state_cbs = CallbackList()
+        self._lane_state_cbs = [CallbackList() for _ in self._lanes]
+        self._source_end_cbs = CallbackList()
         self._errors_logged = 0
 
     # ------------------------------------------------------------------ properties
@@ -431,7 +397,8 @@ class InferenceStream:
 
     # ------------------------------------------------------------------ push mode
     def put_frame(self, image: np.ndarray, timestamp: Optional[float] = None,
-                  meta: Any = None, source: SourceKey = None) -> bool:
+                  meta: Any = None, source: SourceKey = None, *, depth: Any = None,
+                  intrinsics: Any = None) -> bool:
         """
         Hand a BGR frame to a push-mode stream (source=None) or push source; never blocks.
 
@@ -439,13 +406,14 @@ class InferenceStream:
         anything, handed back untouched in StreamResult.frame.meta. A frame not yet taken is
         replaced by a newer one (counted as dropped). Returns False when the stream is not
         running. source: which source (name or index) with several, each given as None (push)
-        in sources=.
+        in sources=. depth: an aligned depth image (uint16 mm or float m, or a DepthImage) with
+        its intrinsics (a 3x3 K, (fx, fy, cx, cy) or CameraIntrinsics): travels with the frame.
         """
         frame_source = self._lane(source).source
         if not isinstance(frame_source, PushSource):
             raise UsageError(f'put_frame needs push mode (source=None); this stream reads '
                              f'{frame_source.description}')
-        return frame_source.put(image, timestamp, meta)
+        return frame_source.put(image, timestamp, meta, as_depth_image(depth, intrinsics))
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> 'InferenceStream':
@@ -569,7 +537,7 @@ class InferenceStream:
         sources = self.sources
         buffer_drops = pipeline.dropped if pipeline is not None else 0
         return self._stats.snapshot(
-            source=self.source_description, source_state=_summary_state(sources),
+            source=self.source_description, source_state=summary_state(sources),
             running=self.running, stop_reason=pipeline.reason if finished else '',
             connection_losses=sum(s.losses for s in sources),
             reconnects=sum(s.reconnects for s in sources),

@@ -88,6 +88,11 @@ class InputCounts:
         self.last_loss = float('-inf')  # time.monotonic() of the last report
         self.incompatible_publishers = 0  # publishers whose QoS can't match
         self.cost = CostMeter()  # the node's own cost per image in (conversion, hand-off)
+        self.depth = None  # the camera's DepthInput (parameter depth), which pairs its frames
+
+    def depth_values(self) -> dict:
+        """Return the depth input's diagnostics values (none without depth)."""
+        return {} if self.depth is None else self.depth.diagnostic_values()
 
     def warnings(self) -> list:
         """Return what diagnostics should warn about: incompatible publishers, recent losses."""
@@ -143,6 +148,8 @@ class ImageInput(InputCounts):
 
     def destroy(self) -> None:
         self._node.destroy_subscription(self.subscription)
+        if self.depth is not None:
+            self.depth.destroy()
 
     def _ingest(self, msg) -> None:
         """

@@ -49,12 +49,14 @@ from stream_infer.detection import Detector
 from stream_infer.errors import ConfigurationError, StreamInferError
 from stream_infer.malloc_tuning import large_blocks_on_mmap, release_free_memory
 from stream_infer.options import (
-    DecodeOptions, ModelOptions, PostprocessOptions, ReconnectPolicy, SourceOptions,
-    TrackerOptions)
+    DecodeOptions, DepthOptions, ModelOptions, PostprocessOptions, ReconnectPolicy,
+    SourceOptions, TrackerOptions)
 from stream_infer.results import StreamResult
 from stream_infer.ros import conversions
 from stream_infer.ros.cameras import Camera, CameraOptions, cameras_of
 from stream_infer.ros.capture_service import NodeCapture
+from stream_infer.ros.change_state import answer_change_state
+from stream_infer.ros.depth_input import DepthInput
 from stream_infer.ros.diagnostics import diagnostic_status, diagnostics_array
 from stream_infer.ros.image_input import ImageInput, NO_INPUT
 from stream_infer.ros.outputs import header_for, NodeOutputs
@@ -116,7 +118,7 @@ class StreamInferNode(LifecycleNode):
         quiet_opencv_logs()  # bad images are counted and logged here, throttled
         change_state = getattr(self, '_service_change_state', None)
         if change_state is not None:  # rclpy raises on ids not valid in the current state
-            change_state.callback = self._on_change_state
+            change_state.callback = functools.partial(answer_change_state, self)
         self.get_logger().info(
             'image conversion: ' + ('cv_bridge' if self._cv_bridge else 'numpy (no cv_bridge)'))
 
@@ -278,16 +280,18 @@ class StreamInferNode(LifecycleNode):
     def _make_outputs(self, cameras: List[Camera]) -> None:
         """Create every camera's publishers (configure, or activate after cameras changed)."""
         self._outputs = NodeOutputs(self, cameras,
-                                    source_image=self._p('publish_source_image'))
+                                    source_image=self._p('publish_source_image'),
+                                    depth=self._p('depth'))
         self._publish_label_info()
         self._set_annotators()
 
     def _outputs_fit(self, cameras: List[Camera]) -> bool:
         """Return True when the publishers made at configure serve these cameras."""
         outputs = self._outputs
-        source_image = self._p('publish_source_image')
+        source_image, depth = self._p('publish_source_image'), self._p('depth')
         return outputs is not None and outputs.names == tuple(c.name for c in cameras) and all(
             (outputs.cameras[c.name].image_raw is not None) == bool(source_image and c.source)
+            and (outputs.cameras[c.name].depth is not None) == bool(depth and not c.source)
             for c in cameras)
 
     # ---------------------------------------------------------------- lifecycle
@@ -329,7 +333,7 @@ class StreamInferNode(LifecycleNode):
                 track=self._p('tracking'), tracker_options=options[TrackerOptions],
                 enforce_fps=playback.enforce_fps, loop=playback.loop,
                 reconnect=options[ReconnectPolicy], clock=self._now_seconds,
-                **self._postprocess_kwargs())
+                depth_options=options[DepthOptions], **self._postprocess_kwargs())
         except (StreamInferError, OSError, ValueError) as exc:
             self.get_logger().error(f'activate failed: {exc}')
             return TransitionCallbackReturn.FAILURE
@@ -402,34 +406,6 @@ class StreamInferNode(LifecycleNode):
         self._state = 'unconfigured'
         return super().on_error(state)
 
-    def _on_change_state(self, request, response):
-        """
-        Answer ChangeState: a transition that is not valid now is refused, never raised.
-
-        rclpy (Jazzy) looks a transition id up in the current state and raises RCLError
-        'Transition is not registered' when it is not there, which ends the executor;
-        lifecycle managers send ids, so an id sent in the wrong state is answered
-        success=false and the node stays where it is (labels were already handled so).
-        """
-        try:
-            transition = request.transition
-            if not transition.label:
-                valid = {t[0]: t[1] for t in self._state_machine.available_transitions}
-                if transition.id not in valid:
-                    state = self._state_machine.current_state[1]
-                    self.get_logger().warning(
-                        f'change_state: transition id {transition.id} is not valid in state '
-                        f'{state!r} (valid here: '
-                        f'{", ".join(f"{label} ({tid})" for tid, label in valid.items())}); '
-                        'refused')
-                    response.success = False
-                    return response
-            return self._LifecycleNodeMixin__on_change_state(request, response)
-        except Exception as exc:  # noqa: BLE001 - a service request must never end the node
-            self.get_logger().error(f'change_state request failed: {type(exc).__name__}: {exc}')
-            response.success = False
-            return response
-
     def _warn_credentials(self, name: str = 'source') -> None:
         if not self._credentials_warned:
             self._credentials_warned = True
@@ -450,13 +426,23 @@ class StreamInferNode(LifecycleNode):
         """Subscribe a camera to image or image/compressed (with its prefix), watching QoS."""
         reliability = self._p('image_reliability')
         put = functools.partial(self._put, source=camera.name or None)
+        depth = None
+        if self._p('depth'):  # frames go to the engine paired with depth (depth_input.py)
+            depth = DepthInput(self, camera, put=put, reliability=reliability,
+                               tolerance=self._p('depth_pairing_tolerance'),
+                               transport=self._p('depth_transport'),
+                               max_pixels=lambda: self._max_image_pixels,
+                               callback_group=self._images_group)
+            put = depth.on_image
         image_input = ImageInput(
             self, camera, compressed=self._p('image_transport') == 'compressed',
             reliability=reliability, put=put, convert_raw=self._image_to_bgr,
             max_pixels=lambda: self._max_image_pixels, callback_group=self._images_group)
+        image_input.depth = depth
         self._inputs[camera.name] = image_input
         self.get_logger().info(f'{camera.label}subscribed to {image_input.topic_name} '
-                               f'({reliability}, keep last 1)')
+                               f'({reliability}, keep last 1)' + (
+                                   f', {", ".join(depth.topic_names)}' if depth else ''))
 
     def _start_capture(self, stream: InferenceStream, options: CaptureOptions) -> None:
         """
@@ -496,11 +482,12 @@ class StreamInferNode(LifecycleNode):
             return conversions.image_to_bgr_cv_bridge(self._cv_bridge, msg, max_pixels)
         return conversions.image_to_bgr(msg, max_pixels)
 
-    def _put(self, frame, header: Header, source: Optional[str] = None) -> None:
+    def _put(self, frame, header: Header, source: Optional[str] = None, depth=None) -> None:
         stream = self._stream
         if stream is not None:
             stamp = header.stamp.sec + header.stamp.nanosec * 1e-9
-            stream.put_frame(frame, timestamp=stamp or None, meta=header, source=source)
+            stream.put_frame(frame, timestamp=stamp or None, meta=header, source=source,
+                             depth=depth)
 
     # ---------------------------------------------------------------- outputs
     def _on_result(self, result: StreamResult) -> None:
@@ -603,7 +590,7 @@ class StreamInferNode(LifecycleNode):
                 annotated_published=publishers.annotated_published,
                 annotated_compressed_published=publishers.annotated_compressed_published,
                 node_input_ms=f'{counts.cost.mean_ms:.3f}',
-                node_output_ms=f'{publishers.cost.mean_ms:.3f}',
+                node_output_ms=f'{publishers.cost.mean_ms:.3f}', **counts.depth_values(),
                 **(self._capture.diagnostic_values() if single else {})))
         capture = None if single else self._capture.diagnostic_status(node_name)
         if capture is not None:

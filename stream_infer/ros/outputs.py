@@ -18,7 +18,8 @@ What the node publishes, and how each message is built from a StreamResult.
 One CameraOutputs per camera: detections, the annotated image as raw `annotated` and JPEG
 `annotated/compressed` (image_transport's naming, so rviz and rqt_image_view offer it; drawn
 only while someone subscribes, once per frame for both), the source image, LabelInfo and the
-camera's stream events; with several cameras each one's topics carry its name as a prefix
+camera's stream events, and with depth (depth_outputs.py) detections_3d and markers; with
+several cameras each one's topics carry its name as a prefix
 (front/detections, ~/front/stream_events). NodeOutputs holds them, /diagnostics and, with
 several cameras, the node's own ~/stream_events (the run as a whole). The node creates it
 in configure and destroys it in cleanup; results arrive on the engine's delivery thread.
@@ -38,6 +39,7 @@ from stream_infer.annotate import FrameAnnotator
 from stream_infer.results import StreamResult
 from stream_infer.ros import conversions
 from stream_infer.ros.cameras import Camera
+from stream_infer.ros.depth_outputs import DepthOutputs
 
 # Outputs are reliable so both reliable (rviz, rqt) and best-effort subscribers match; a short
 # history so a slow subscriber never makes latency grow.
@@ -68,7 +70,7 @@ class CostMeter:
 class CameraOutputs:
     """One camera's publishers, its annotator, and the messages built from its results."""
 
-    def __init__(self, node, camera: Camera, *, source_image: bool) -> None:
+    def __init__(self, node, camera: Camera, *, source_image: bool, depth: bool = False) -> None:
         self._node = node
         self.camera = camera
         topic = camera.topic
@@ -83,6 +85,11 @@ class CameraOutputs:
                           if source_image and camera.source else None)
         self.label_info = node.create_publisher(LabelInfo, topic('label_info'), LATCHED_QOS)
         self.events = node.create_publisher(String, camera.events_topic, EVENTS_QOS)
+        self.depth = (DepthOutputs(node, camera, DETECTIONS_QOS, IMAGE_OUT_QOS)
+                      if depth and not camera.source else None)  # topic mode: 3D outputs
+        if depth and camera.source:
+            node.get_logger().warning(f'{camera.label}depth: true needs topic mode (depth '
+                                      'images come by topic); this source stays 2D only')
         self.annotator: Optional[FrameAnnotator] = None  # its own: traces follow its track ids
         self.annotated_published = 0
         self.annotated_compressed_published = 0
@@ -94,6 +101,8 @@ class CameraOutputs:
         started = time.perf_counter()
         self.detections.publish(conversions.detections_to_msg(
             result.detections, header, class_names, class_id_format))
+        if self.depth is not None:
+            self.depth.publish(result, header, class_names, class_id_format)
         raw = self.annotated.get_subscription_count() > 0
         jpeg = self.annotated_compressed.get_subscription_count() > 0
         annotator = self.annotator
@@ -125,15 +134,18 @@ class CameraOutputs:
                 node.destroy_lifecycle_publisher(pub)
         for pub in (self.label_info, self.events):
             node.destroy_publisher(pub)
+        if self.depth is not None:
+            self.depth.destroy()
 
 
 class NodeOutputs:
     """The node's publishers: each camera's, /diagnostics and the node's own stream events."""
 
-    def __init__(self, node, cameras: Sequence[Camera], *, source_image: bool) -> None:
+    def __init__(self, node, cameras: Sequence[Camera], *, source_image: bool,
+                 depth: bool = False) -> None:
         self._node = node
         self.cameras: Dict[str, CameraOutputs] = {
-            camera.name: CameraOutputs(node, camera, source_image=source_image)
+            camera.name: CameraOutputs(node, camera, source_image=source_image, depth=depth)
             for camera in cameras}
         self.diagnostics = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
         single = self.cameras.get('')

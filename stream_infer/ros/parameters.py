@@ -34,8 +34,8 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 from stream_infer.capture.config import CaptureOptions
 from stream_infer.errors import ConfigurationError
 from stream_infer.options import (
-    check_options, check_value, DecodeOptions, describe_accepted, ModelOptions, option,
-    option_fields, PostprocessOptions, ReconnectPolicy, SourceOptions, TrackerOptions)
+    check_options, check_value, DecodeOptions, DepthOptions, describe_accepted, ModelOptions,
+    option, option_fields, PostprocessOptions, ReconnectPolicy, SourceOptions, TrackerOptions)
 from stream_infer.ros.cameras import CameraOptions, check_single_camera_parameters
 
 LIVE, SOURCE, MODEL = 'live', 'source', 'model'
@@ -77,6 +77,14 @@ class NodeOptions:
                                          bounds=(1, 100))
     diagnostics_period: float = option(1.0, 'Seconds between /diagnostics messages.',
                                        bounds=(0.1, 60.0))
+    depth: bool = option(False, 'Topic mode: pair each image by stamp with an aligned depth '
+                         'image (`depth/image`: 16UC1 millimetres or 32FC1 metres) and use '
+                         '`camera_info` (K) to publish `detections_3d` and `markers`; false: '
+                         '2D only, nothing more subscribed.')
+    depth_transport: str = option('raw', 'With depth: "raw" subscribes to `depth/image`, '
+                                  '"compressedDepth" to `depth/image/compressedDepth` '
+                                  "(image_transport's PNG depth).",
+                                  choices=('raw', 'compressedDepth'))
 
     def __post_init__(self) -> None:
         check_options(self)
@@ -173,6 +181,10 @@ PARAMS = (
     _param('reconnect_delay', ReconnectPolicy, 'initial_delay', SOURCE),
     _param('reconnect_max_delay', ReconnectPolicy, 'max_delay', SOURCE),
     _param('wait_for_source', ReconnectPolicy, kind=SOURCE, default=True),  # robots boot first
+    # 3D from an aligned depth image (topic mode)
+    _param('depth', NodeOptions, kind=SOURCE),
+    _param('depth_transport', NodeOptions, kind=SOURCE),
+    *(_param(name, DepthOptions, kind=SOURCE) for name in option_fields(DepthOptions)),
     # model
     _param('model', NodeOptions, kind=MODEL),
     _param('labels', ModelOptions, kind=MODEL, ros_none=''),

@@ -72,6 +72,7 @@ class RawFrame(NamedTuple):
     timestamp: float  # capture time, seconds of the source's clock (time.time() by default)
     monotonic: float  # time.monotonic() at capture, for ages
     meta: Any = None
+    depth: Any = None  # a stream_infer.depth.DepthImage aligned to image, or None
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,8 @@ class Frame:
     timestamp is the capture time in seconds of the stream's clock (time.time() unless the
     stream was given clock=; in push mode the caller's stamp);
     monotonic is time.monotonic() when the frame entered the engine (ages are measured from it);
-    meta is handed back untouched (e.g. the ROS header of the image message).
+    meta is handed back untouched (e.g. the ROS header of the image message);
+    depth is the aligned DepthImage that came with the frame (None: 2D only).
     """
 
     image: np.ndarray
@@ -91,6 +93,7 @@ class Frame:
     timestamp: float
     monotonic: float
     meta: Any = None
+    depth: Any = None
 
     @property
     def width(self) -> int:

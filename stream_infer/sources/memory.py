@@ -30,6 +30,7 @@ from typing import Any, Iterable, Iterator, Optional, Union
 
 import numpy as np
 
+from stream_infer.depth.image import as_depth_image, DepthImage, RGBDFrame
 from stream_infer.errors import SourceError
 from stream_infer.sources.base import (
     ACCEPTED, as_bgr, FrameSource, now_raw, RawFrame, SourceState)
@@ -37,7 +38,11 @@ from stream_infer.sources.image_decoding import decode_image, DEFAULT_MAX_PIXELS
 
 
 class IteratorSource(FrameSource):
-    """Frames from a Python iterable or generator; every frame is processed (not live)."""
+    """
+    Frames from a Python iterable or generator; every frame is processed (not live).
+
+    An item is a BGR image, or an RGBDFrame (image, depth, intrinsics): a frame with depth.
+    """
 
     kind = 'iterator'
     description = 'iterator'
@@ -52,13 +57,17 @@ class IteratorSource(FrameSource):
 
     def _read(self) -> Optional[RawFrame]:
         try:
-            image = next(self._iterator)
+            item = next(self._iterator)
         except StopIteration:
             self.set_state(SourceState.ENDED, 'iterator exhausted')
             return None
         try:
-            return now_raw(as_bgr(image))
-        except ValueError as exc:
+            if isinstance(item, tuple):  # (image, depth[, intrinsics]): an RGBDFrame
+                pair = RGBDFrame(*item)
+                return now_raw(as_bgr(pair.image))._replace(
+                    depth=as_depth_image(pair.depth, pair.intrinsics))
+            return now_raw(as_bgr(item))
+        except (TypeError, ValueError) as exc:
             self.set_state(SourceState.FAILED, f'bad frame from the iterator: {exc}',
                            logging.ERROR)
             return None
@@ -131,12 +140,13 @@ class PushSource(FrameSource):
             self._pending = None
             self._closed = False
 
-    def put(self, image: np.ndarray, timestamp: Optional[float] = None, meta: Any = None) -> bool:
-        """Hand over a frame; returns False when the source is not open (frame ignored)."""
+    def put(self, image: np.ndarray, timestamp: Optional[float] = None, meta: Any = None,
+            depth: Optional[DepthImage] = None) -> bool:
+        """Hand over a frame (and its depth); returns False when the source is not open."""
         image = as_bgr(image)
         if timestamp is None:
             timestamp = (self.clock or time.time)()
-        raw = RawFrame(image, float(timestamp), time.monotonic(), meta)
+        raw = RawFrame(image, float(timestamp), time.monotonic(), meta, depth)
         with self._cond:
             if self._closed:
                 return False
