@@ -372,7 +372,8 @@ def test_launch_file_structure(path):
     assert keywords <= NODE_KEYWORDS, keywords - NODE_KEYWORDS
     given = {kw.arg: ast.unparse(kw.value) for kw in nodes[0].keywords}
     assert given['on_exit'] == 'ls.end_launch_on_exit', 'the node must be required'
-    assert given['ros_arguments'] == "['--log-level', LaunchConfiguration('log_level')]"
+    assert given['ros_arguments'] in ("ls.log_level_arguments(LaunchConfiguration('namespace'))",
+                                      'ls.log_level_arguments(namespace)')  # the node's logger
     assert given['name'] == 'ls.NODE_NAME' and given['package'] == 'ls.PACKAGE'
     parameters = next(kw.value for kw in nodes[0].keywords if kw.arg == 'parameters')
     layers = [ast.unparse(e) for e in parameters.elts]
