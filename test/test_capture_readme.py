@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The capture example of doc/capture.md runs as written (bundled clip and model), into a temp dir."""
+"""The capture example of doc/capture.md runs as written (bundled clip, model) into a temp dir."""
 
 import json
 from pathlib import Path
