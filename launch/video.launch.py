@@ -27,11 +27,10 @@ from launch import LaunchDescription
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode
 
-from stream_infer.bundled import bundled_clip_path
 from stream_infer.ros import launch_support as ls
 
 ARGUMENTS = {
-    'source': (str(bundled_clip_path()), 'video file or rtsp/http(s) URL to play'),
+    'source': (ls.default_clip(), 'video file or rtsp/http(s) URL to play'),
     'loop': ('', 'start the file again at its end (true/false); empty = params file, else true'),
     'enforce_fps': ('', 'play files at their frame rate like a live camera (true/false); empty '
                         '= params file, else true'),

@@ -155,6 +155,7 @@ def test_multi_camera_both_modes_publish_the_same_topics_and_frame_ids(ros, tmp_
     assert code == 0 and 'Traceback' not in text, text
     started = re.findall(r'process started with pid \[(\d+)\]', text)
     assert len(started) == (1 if shared == 'true' else 2), text
+    assert not [pid for pid in started if Path(f'/proc/{pid}').exists()], 'a node outlived it'
     for camera, messages in got.items():
         assert {m.header.frame_id for m in messages} == {camera}, (shared, camera)
 

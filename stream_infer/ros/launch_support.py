@@ -67,6 +67,15 @@ COMMON_ARGUMENTS = {
 }
 
 
+def default_clip() -> str:
+    """Return the bundled clip's path, or a source that says what to do in a build without it."""
+    from stream_infer.bundled import bundled_clip_path
+    try:
+        return str(bundled_clip_path())
+    except FileNotFoundError:  # built with STREAM_INFER_BUNDLED_DATA=0 (setup.py)
+        return 'no bundled clip in this build: give source:=<file or URL>'
+
+
 def parameter_of(argument: str) -> Optional[str]:
     """Return the parameter a launch argument sets, or None (namespace, params_file, ...)."""
     if argument in FILE_ARGUMENTS:
