@@ -25,6 +25,7 @@ Camera i publishes under [namespace/]namespaces[i] (default cam0, cam1, ...) in 
   serving every source as a camera named after its namespace (parameters cameras, sources).
 - shared_model:=false: one node per source, /[namespace/]namespaces[i]/stream_infer, each
   loading its own model session (give each its providers/threads in the params file).
+Both modes stamp frames with the camera name (frame_ids, or frame_id of a node of its own).
 Cameras are checked first: a missing one ends the launch with one line. Parameters:
 params_file, then the sources, then the arguments you type (an argument left empty keeps the
 params file's value).
@@ -32,7 +33,6 @@ params file's value).
 
 from launch import LaunchDescription
 from launch.actions import OpaqueFunction
-from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode
 
 from stream_infer.ros import launch_support as ls
@@ -57,8 +57,9 @@ def nodes(context):
     return [
         LifecycleNode(
             package=ls.PACKAGE, executable=ls.EXECUTABLE, name=ls.NODE_NAME, namespace=namespace,
-            parameters=[ls.params_file(), cameras, ls.given_arguments(ARGUMENTS)],
-            ros_arguments=['--log-level', LaunchConfiguration('log_level')],
+            parameters=[ls.camera_defaults(namespace, cameras), ls.params_file(), cameras,
+                        ls.given_arguments(ARGUMENTS)],
+            ros_arguments=ls.log_level_arguments(namespace),
             output='screen', emulate_tty=True, on_exit=ls.end_launch_on_exit)
         for namespace, cameras in plan]
 

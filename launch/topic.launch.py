@@ -49,6 +49,6 @@ def generate_launch_description():
             namespace=LaunchConfiguration('namespace'),
             parameters=[ls.params_file(), TOPIC_MODE, ls.given_arguments(ARGUMENTS)],
             remappings=[('image', image), ('image/compressed', [image, '/compressed'])],
-            ros_arguments=['--log-level', LaunchConfiguration('log_level')],
+            ros_arguments=ls.log_level_arguments(LaunchConfiguration('namespace')),
             output='screen', emulate_tty=True, on_exit=ls.end_launch_on_exit),
     ])

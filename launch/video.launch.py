@@ -27,11 +27,10 @@ from launch import LaunchDescription
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import LifecycleNode
 
-from stream_infer.bundled import bundled_clip_path
 from stream_infer.ros import launch_support as ls
 
 ARGUMENTS = {
-    'source': (str(bundled_clip_path()), 'video file or rtsp/http(s) URL to play'),
+    'source': (ls.default_clip(), 'video file or rtsp/http(s) URL to play'),
     'loop': ('', 'start the file again at its end (true/false); empty = params file, else true'),
     'enforce_fps': ('', 'play files at their frame rate like a live camera (true/false); empty '
                         '= params file, else true'),
@@ -46,6 +45,6 @@ def generate_launch_description():
             package=ls.PACKAGE, executable=ls.EXECUTABLE, name=ls.NODE_NAME,
             namespace=LaunchConfiguration('namespace'),
             parameters=[DEFAULTS, ls.params_file(), ls.given_arguments(ARGUMENTS)],
-            ros_arguments=['--log-level', LaunchConfiguration('log_level')],
+            ros_arguments=ls.log_level_arguments(LaunchConfiguration('namespace')),
             output='screen', emulate_tty=True, on_exit=ls.end_launch_on_exit),
     ])

@@ -44,6 +44,6 @@ def generate_launch_description():
             package=ls.PACKAGE, executable=ls.EXECUTABLE, name=ls.NODE_NAME,
             namespace=LaunchConfiguration('namespace'),
             parameters=[ls.params_file(), ls.given_arguments(ARGUMENTS)],
-            ros_arguments=['--log-level', LaunchConfiguration('log_level')],
+            ros_arguments=ls.log_level_arguments(LaunchConfiguration('namespace')),
             output='screen', emulate_tty=True, on_exit=ls.end_launch_on_exit),
     ])

@@ -12,7 +12,7 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""The README's capture example runs as written (bundled clip and model), into a temp dir."""
+"""The capture example of doc/capture.md runs as written (bundled clip, model) into a temp dir."""
 
 import json
 from pathlib import Path
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_readme_capture_example_writes_a_dataset(tmp_path):
-    readme = (ROOT / 'README.md').read_text()
+    readme = (ROOT / 'doc' / 'capture.md').read_text()
     [example] = [block for block in re.findall(r'```python\n(.*?)```', readme, flags=re.S)
                  if 'CaptureSink' in block]
     directory = tmp_path / 'dataset'

@@ -370,7 +370,9 @@ def test_multi_camera_launch_one_shared_node_or_one_each_publish_the_same_topics
         procs = []
         try:
             for index, (namespace, fixed) in enumerate(plan):
-                files = [launch_support.params_file_path(''),
+                files = [launch_support.write_params_file(
+                    launch_support.camera_defaults(namespace, fixed)),
+                         launch_support.params_file_path(''),
                          launch_support.write_params_file(fixed),
                          launch_support.arguments_file(typed)]
                 args = ['-r', f'__ns:={namespace}']
@@ -383,7 +385,7 @@ def test_multi_camera_launch_one_shared_node_or_one_each_publish_the_same_topics
             assert wait_for(lambda: all(len(got[c]) >= 5 for c in codes), timeout=60), \
                 [(tmp_path / f'{shared}{i}.log').read_text() for i in range(len(procs))]
             for camera, collected in got.items():
-                assert all(m.header.frame_id == (camera if shared == 'true' else 'camera')
+                assert all(m.header.frame_id == camera  # both modes: the camera's name
                            for m in collected), (shared, {m.header.frame_id for m in collected})
                 assert all(int(d.results[0].hypothesis.class_id) in codes[camera]
                            for m in collected for d in m.detections), camera

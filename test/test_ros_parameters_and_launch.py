@@ -372,7 +372,8 @@ def test_launch_file_structure(path):
     assert keywords <= NODE_KEYWORDS, keywords - NODE_KEYWORDS
     given = {kw.arg: ast.unparse(kw.value) for kw in nodes[0].keywords}
     assert given['on_exit'] == 'ls.end_launch_on_exit', 'the node must be required'
-    assert given['ros_arguments'] == "['--log-level', LaunchConfiguration('log_level')]"
+    assert given['ros_arguments'] in ("ls.log_level_arguments(LaunchConfiguration('namespace'))",
+                                      'ls.log_level_arguments(namespace)')  # the node's logger
     assert given['name'] == 'ls.NODE_NAME' and given['package'] == 'ls.PACKAGE'
     parameters = next(kw.value for kw in nodes[0].keywords if kw.arg == 'parameters')
     layers = [ast.unparse(e) for e in parameters.elts]
@@ -388,3 +389,23 @@ def test_launch_file_structure(path):
 def test_the_four_launch_files_exist():
     assert [p.name for p in LAUNCH_FILES] == [
         'multi_camera.launch.py', 'topic.launch.py', 'video.launch.py', 'webcam.launch.py']
+
+
+def test_launch_support_docstring_examples_and_the_launch_fixes():
+    import doctest
+    result = doctest.testmod(launch_support, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0 and result.attempted >= 6, result
+    warning = launch_support.undeclared_warning(
+        {'class_id_format': 'name', 'colour': 'red', 'loop': ''}, ['loop'])
+    assert warning.startswith('class_id_format:=name, colour:=red are no arguments of this '
+                              'launch file and will be ignored;')
+    assert 'node parameters (class_id_format) go into a parameters file: params_file:=' in warning
+    assert 'ros2 launch stream_infer <file> -s' in launch_support.undeclared_warning(
+        {'colour': 'red'}, [])
+    assert launch_support.undeclared_warning({'loop': 'true'}, ['loop']) is None
+    assert launch_support.node_logger_name('') == 'stream_infer'
+    assert launch_support.node_logger_name('/front') == 'front.stream_infer'
+    plan = launch_support.multi_camera_nodes('a.mp4,b.mp4', 'front,rear', 'false', '/robot')
+    for namespace, fixed in plan:
+        assert launch_support.camera_defaults(namespace, fixed) == {
+            'frame_id': namespace.rsplit('/', 1)[-1]}

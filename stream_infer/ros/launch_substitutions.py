@@ -27,6 +27,7 @@ from typing import Sequence
 
 from launch.launch_context import LaunchContext
 from launch.substitution import Substitution
+from launch.utilities import normalize_to_list_of_substitutions, perform_substitutions
 
 from stream_infer.ros import launch_support
 
@@ -60,3 +61,23 @@ class GivenArguments(Substitution):
         configurations = context.launch_configurations
         return launch_support.arguments_file(
             {name: configurations.get(name, '') for name in self.arguments})
+
+
+class NodeLogLevel(Substitution):
+    """`<node logger>:=<level>` for --log-level: the level argument for the node's logger only."""
+
+    def __init__(self, namespace, level_argument: str) -> None:
+        super().__init__()
+        self.namespace = namespace if isinstance(namespace, str) else \
+            normalize_to_list_of_substitutions(namespace)
+        self.level_argument = level_argument
+
+    def describe(self) -> str:
+        name = launch_support.NODE_NAME
+        return f'NodeLogLevel(<namespace>.{name}:=$(var {self.level_argument}))'
+
+    def perform(self, context: LaunchContext) -> str:
+        namespace = self.namespace if isinstance(self.namespace, str) else \
+            perform_substitutions(context, self.namespace)
+        level = context.launch_configurations.get(self.level_argument, 'info')
+        return f'{launch_support.node_logger_name(namespace)}:={level}'

@@ -67,6 +67,15 @@ COMMON_ARGUMENTS = {
 }
 
 
+def default_clip() -> str:
+    """Return the bundled clip's path, or a source that says what to do in a build without it."""
+    from stream_infer.bundled import bundled_clip_path
+    try:
+        return str(bundled_clip_path())
+    except FileNotFoundError:  # built with STREAM_INFER_BUNDLED_DATA=0 (setup.py)
+        return 'no bundled clip in this build: give source:=<file or URL>'
+
+
 def parameter_of(argument: str) -> Optional[str]:
     """Return the parameter a launch argument sets, or None (namespace, params_file, ...)."""
     if argument in FILE_ARGUMENTS:
@@ -159,11 +168,69 @@ def end_launch_on_exit(event, context):
 
 
 def declare_arguments(arguments: Mapping[str, Tuple[str, str]]) -> list:
-    """Declare arguments and COMMON_ARGUMENTS (DeclareLaunchArgument; choices if enumerated)."""
-    from launch.actions import DeclareLaunchArgument
-    return [DeclareLaunchArgument(name, default_value=default, description=text,
-                                  choices=argument_choices(name))
-            for name, (default, text) in {**arguments, **COMMON_ARGUMENTS}.items()]
+    """
+    Declare arguments and COMMON_ARGUMENTS (DeclareLaunchArgument; choices if enumerated).
+
+    An OpaqueFunction follows them that warns about arguments typed but not declared (which
+    `ros2 launch` silently ignores): a node parameter must go into the params file.
+    """
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+    declared = {**arguments, **COMMON_ARGUMENTS}
+    return [*(DeclareLaunchArgument(name, default_value=default, description=text,
+                                    choices=argument_choices(name))
+              for name, (default, text) in declared.items()),
+            OpaqueFunction(function=warn_undeclared, args=[sorted(declared)])]
+
+
+def undeclared_warning(given: Mapping[str, str], declared: List[str]) -> Optional[str]:
+    """
+    Return one line about the arguments given that the launch file does not declare, or None.
+
+        >>> undeclared_warning({'class_id_format': 'name', 'loop': ''}, ['loop'])[:44]
+        'class_id_format:=name is no argument of this'
+    """
+    extra = sorted(set(given) - set(declared))
+    if not extra:
+        return None
+    typed = ', '.join(f'{name}:={given[name]}' for name in extra)
+    parameters = [name for name in extra if name in BY_NAME]
+    hint = 'the arguments it takes: ros2 launch stream_infer <file> -s'
+    if parameters:
+        hint = (f'node parameters ({", ".join(parameters)}) go into a parameters file: '
+                'params_file:=my.yaml (a copy of config/stream_infer.yaml), or ros2 param set')
+    verb = 'is no argument' if len(extra) == 1 else 'are no arguments'
+    return f'{typed} {verb} of this launch file and will be ignored; {hint}'
+
+
+def warn_undeclared(context, declared: List[str]) -> list:
+    """Log undeclared_warning for this launch (an OpaqueFunction body)."""
+    warning = undeclared_warning(dict(context.launch_configurations), declared)
+    if warning:
+        import launch.logging
+        launch.logging.get_logger('launch').warning(warning)
+    return []
+
+
+def node_logger_name(namespace: str, name: str = NODE_NAME) -> str:
+    """
+    Return the rcl logger name of the node: its namespace and name joined with dots.
+
+        >>> node_logger_name('/robot/front/')
+        'robot.front.stream_infer'
+    """
+    return '.'.join([part for part in namespace.split('/') if part] + [name])
+
+
+def log_level_arguments(namespace) -> list:
+    """
+    Return the node's --log-level ros argument: log_level for the node's logger only.
+
+    A global `--log-level debug` also turns on rcl's and rmw's debug lines (timers, wait sets:
+    dozens a second); `--log-level <node logger>:=debug` shows the node's and the engine's.
+    namespace is the node's namespace (a string or a substitution).
+    """
+    from stream_infer.ros.launch_substitutions import NodeLogLevel
+    return ['--log-level', NodeLogLevel(namespace, 'log_level')]
 
 
 def params_file():
@@ -272,3 +339,21 @@ def multi_camera_nodes(sources: str, namespaces: str, shared_model: str, parent:
                              f'(shared_model:=true): expected {CAMERA_NAME_RULE}, one level '
                              '(or shared_model:=false: one node per namespace)')
     return [(parent, {'cameras': names, 'sources': [source for _, source in plan]})]
+
+
+def camera_defaults(namespace: str, fixed: Mapping[str, object]) -> Dict[str, object]:
+    """
+    Return the values below the params file of one node of multi_camera_nodes.
+
+    A node of its own (shared_model:=false) gets frame_id = its camera name, the last part of
+    its namespace, as the shared node's frame_ids default to the camera names: both modes stamp
+    the same frame_id.
+
+        >>> camera_defaults('/robot/front', {'source': 'a.mp4'})
+        {'frame_id': 'front'}
+        >>> camera_defaults('/robot', {'cameras': ['front'], 'sources': ['a.mp4']})
+        {}
+    """
+    if 'source' not in fixed:
+        return {}
+    return {'frame_id': [part for part in namespace.split('/') if part][-1]}

@@ -360,12 +360,8 @@ class StreamInferNode(LifecycleNode):
             return TransitionCallbackReturn.FAILURE
         with self._lock:
             self._stream = stream
-        opened = dict(zip(stream.source_names, stream.sources))
-        for camera in cameras:
-            if camera.source:
-                self.get_logger().info(f'{camera.label}streaming from '
-                                       f'{opened[camera.name].description}')
-            else:
+        for camera in cameras:  # the engine logs 'streaming from' each source it opened
+            if not camera.source:
                 self._subscribe_images(camera)
         self._diag_timer = self.create_timer(  # steady: flows without /clock (use_sim_time)
             self._p('diagnostics_period'), self._publish_diagnostics,
