@@ -83,20 +83,14 @@ build_interfaces() {
 # vision_msgs, then each Python package without dependencies (theirs come from the lock:
 # requirements/ros2-cli.txt) and with the lock's setuptools.
 install_ros2_cli() {
-  local uv=$1 src="$VENV/build/ros2-cli-src" pkg
+  local uv=$1 src="$VENV/build/ros2-cli-src"
   rm -rf "$src" && mkdir -p "$src"
   for a in "$VENDOR"/*.tar.gz; do tar -xzf "$a" -C "$src"; done
   build_interfaces "$src/rcl_interfaces/composition_interfaces"
-  local order=(rosidl_runtime_py/. launch/launch launch/launch_xml launch/launch_yaml
-    launch/launch_testing launch/launch_pytest launch_ros/launch_ros launch_ros/launch_testing_ros
-    launch_ros/ros2launch ros2cli/ros2cli)
-  for pkg in "$src"/ros2cli/ros2*; do
-    [ "$(basename "$pkg")" = ros2cli ] || order+=("ros2cli/$(basename "$pkg")")
-  done
-  for pkg in "${order[@]}"; do
-    "$uv" pip install --python "$VENV/bin/python" --no-deps --no-build-isolation "$src/$pkg" \
-      >> "$VENV/ros2-cli.log" 2>&1 || { tail -n 30 "$VENV/ros2-cli.log" >&2; exit 1; }
-  done
+  local pkgs=("$src"/rosidl_runtime_py "$src"/launch/*/ "$src"/launch_ros/*/ "$src"/ros2cli/*/)
+  # One uv call: the folders are built side by side and installed together.
+  "$uv" pip install --python "$VENV/bin/python" --no-deps --no-build-isolation \
+    "${pkgs[@]}" > "$VENV/ros2-cli.log" 2>&1 || { tail -n 30 "$VENV/ros2-cli.log" >&2; exit 1; }
 }
 
 build_venv() {
