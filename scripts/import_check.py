@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Import each compiled dependency once and say, one line each, which ones are broken here.
+"""
+Import each compiled dependency once and say, one line each, which ones are broken here.
 
 Usage: python scripts/import_check.py [--ros] [--quiet]
 A release built for another numpy (ml_dtypes 0.7 under numpy 1.26) otherwise shows up as a
@@ -41,7 +42,7 @@ def version(dist: str) -> str:
 
 
 def check(modules: dict) -> list:
-    """(module, version, error or None) for each module, importing it in this process."""
+    """Import each module in this process: (module, version, error or None) for each."""
     found = []
     for module, dist in modules.items():
         try:

@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Print what changed between two folders of locks (package versions, per environment).
+"""
+Print what changed between two folders of locks (package versions, per environment).
 
 Usage: python3 scripts/lock_diff.py LOCKED_DIR FRESH_DIR
 `./dev.sh test --latest` prints it before testing the fresh resolution, so that a failure can

@@ -11,7 +11,8 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Print the entries (pin and hashes) of the named packages from a lock file.
+"""
+Print the entries (pin and hashes) of the named packages from a lock file.
 
 Usage: python3 scripts/lock_subset.py LOCK NAME [NAME ...]
 Set-up installs the lock's setuptools and wheel before the rest, so that packages published

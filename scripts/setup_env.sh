@@ -124,12 +124,15 @@ build_venv() {
   fi
 
   # vision_msgs is not on PyPI: build our copy of its interface definitions.
+  # The two builds overlap: rosidl's CMake configure steps are single-threaded.
   log "building vision_msgs with rosidl"
-  build_interfaces "$ROOT/interfaces/vision_msgs"
+  build_interfaces "$ROOT/interfaces/vision_msgs" &
+  local vision=$!
   if with_ros2_cli; then
     log "installing ros2 launch / ros2cli (Jazzy sources from $VENDOR)"
     install_ros2_cli "$uv"
   fi
+  wait "$vision" || { log "vision_msgs did not build"; exit 1; }
   echo "$want_stamp" > "$STAMP"
 }
 

@@ -22,8 +22,8 @@ score, so every result shows which frame it was computed from and in which row i
 import logging
 
 from helpers.frame_codes import stamp_index
-import numpy as np
 from lazy_onnx import helper, numpy_helper, TensorProto
+import numpy as np
 from onnx_graphs import constant_output_model, frame_code_model, save_model
 import pytest
 

@@ -14,8 +14,8 @@
 
 """Every bad model, option or frame gives a ModelError (or ValueError) that says what and why."""
 
-import numpy as np
 from lazy_onnx import helper, numpy_helper, TensorProto
+import numpy as np
 from onnx_graphs import broadcast_anchor_model, constant_output_model, save_model
 import pytest
 

@@ -20,8 +20,8 @@ boxes are mapped into model-input pixels here with the ultralytics letterbox rul
 independently, so every test is a round trip frame -> model output -> detector -> frame.
 """
 
-import numpy as np
 from lazy_onnx import TensorProto
+import numpy as np
 from onnx_graphs import (broadcast_anchor_model, channel_mean_model, constant_output_model,
                          shape_echo_model, yolov5_output, yolov8_output)
 import pytest
