@@ -29,6 +29,8 @@ frame (the tracking rules must), whatever the others decide.
     ['count']
 """
 
+import collections
+import itertools
 import random
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -38,6 +40,8 @@ from stream_infer.capture.rules import (
 from stream_infer.capture.track_rules import FlickerRule, NewTrackRule, UntrackedRule
 from stream_infer.errors import ConfigurationError
 from stream_infer.options import option_fields
+
+MAX_RULES = 256  # a frame runs every rule: hundreds are already far more than useful
 
 RULE_KINDS: Dict[str, type] = {cls.kind: cls for cls in (
     RandomRule, NearThresholdRule, ContainsRule, CountRule, NewTrackRule, FlickerRule,
@@ -76,9 +80,13 @@ def make_rules(items: Iterable[Any]) -> Tuple[Rule, ...]:
     """Return the Rules of items; rule names must be unique (they label the manifest)."""
     if isinstance(items, (str, Mapping, Rule)):
         items = [items]
+    items = list(itertools.islice(items, MAX_RULES + 1))  # never more work than the cap
+    if len(items) > MAX_RULES:
+        raise ConfigurationError(f'capture rules: more than {MAX_RULES} rules; expected at most '
+                                 f'{MAX_RULES} (each {RULE_SYNTAX})')
     rules = tuple(make_rule(item) for item in items)
-    names = [rule.name for rule in rules]
-    twice = sorted({name for name in names if names.count(name) > 1})
+    counts = collections.Counter(rule.name for rule in rules)
+    twice = sorted(name for name, count in counts.items() if count > 1)
     if twice:
         raise ConfigurationError(f'capture rules: the name(s) {", ".join(twice)} are used '
                                  'twice; give each rule of the same kind its own name=')
@@ -110,4 +118,4 @@ class RuleSet:
         return fired
 
 
-__all__ = ['RULE_KINDS', 'RuleSet', 'make_rule', 'make_rules']
+__all__ = ['MAX_RULES', 'RULE_KINDS', 'RuleSet', 'make_rule', 'make_rules']
