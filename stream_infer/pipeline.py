@@ -469,10 +469,10 @@ class Pipeline:
             detections = tracker.update(detections)
         else:
             detections.tracker_id = np.full(len(detections), NO_TRACK, dtype=int)
-        timings = dict(detected.timings_ms)
-        timings['track'] = (time.perf_counter() - start) * 1000.0
+        timings = {**detected.timings_ms, 'track': (time.perf_counter() - start) * 1000.0}
         age_ms = (time.monotonic() - frame.monotonic) * 1000.0
-        return StreamResult(frame, detections, timings, age_ms, options, lane.index, lane.name)
+        return StreamResult(frame, detections, timings, age_ms, options, lane.index, lane.name,
+                            getattr(tracker, 'epoch', 0))  # ids restart when it changes
 
     def _frame_error(self, run: LaneRun, stage: str, frame: Frame, exc: Exception) -> None:
         run.lane.stats.count('errors')

@@ -138,7 +138,7 @@ def test_each_source_has_its_own_tracker_and_frame_numbering():
         assert {int(t) for r in mine for t in r.detections.tracker_id} == {1}, \
             'one object per source: one track each, never confused with the other source'
     assert stream.tracker_for('left') is not stream.tracker_for('right')
-    assert stream.tracker_for('left').track_ids_seen == {1}
+    assert stream.tracker_for('left').tracks_seen == 1
 
 
 def test_a_fast_source_cannot_starve_a_slow_one():

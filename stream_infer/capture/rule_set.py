@@ -100,15 +100,23 @@ class RuleSet:
         self.rules = make_rules(rules)
         self._random = random.Random(seed)
         self._states: Dict[str, List[Any]] = {}
+        self._epochs: Dict[str, int] = {}  # per source: the track_epoch its states belong to
 
     @property
     def names(self) -> List[str]:
         return [rule.name for rule in self.rules]
 
-    def evaluate(self, view: FrameView, source: str) -> List[str]:
-        """Return the names of the rules that fired on this frame (matched, probability drawn)."""
+    def evaluate(self, view: FrameView, source: str, track_epoch: int = 0) -> List[str]:
+        """
+        Return the names of the rules that fired on this frame (matched, probability drawn).
+
+        track_epoch: the result's (StreamResult.track_epoch); when it changes for a source the
+        tracker restarted its ids at 1, so the rules' memory of that source starts afresh (a
+        new track 1 is a new track, not the old one coming back).
+        """
         states = self._states.get(source)
-        if states is None:
+        if states is None or self._epochs.get(source, track_epoch) != track_epoch:
+            self._epochs[source] = track_epoch
             states = self._states[source] = [rule.new_state() for rule in self.rules]
         fired = []
         for rule, state in zip(self.rules, states):
