@@ -174,7 +174,7 @@ class CaptureWorker:
             finally:
                 with self._pending_lock:
                     self._pending -= 1
-        self._flush(force=True)
+        self._flush(close=True)  # the final COCO file, and the batch's lock let go
         while True:  # jobs that came after the end (a racing offer): not written
             try:
                 job = self.queue.get_nowait()
@@ -235,11 +235,12 @@ class CaptureWorker:
         self.last_image = str(record.image)
         _settle(job.futures, record)
 
-    def _flush(self, force: bool = False) -> None:
-        if self.state == CaptureState.FAILED:
+    def _flush(self, close: bool = False) -> None:
+        failed = self.state == CaptureState.FAILED  # writes nothing more, but lets go
+        if failed and not close:
             return
         try:
-            self.disk.add(self.writer.flush(force))
+            self.disk.add(self.writer.close(write=not failed) if close else self.writer.flush())
         except OSError as exc:
             self.write_errors += 1
             self._fail(exc)

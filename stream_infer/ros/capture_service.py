@@ -17,13 +17,16 @@ Hard-example capture in the node: the capture_* parameters, `~/capture`, diagnos
 
 The node feeds every result to one CaptureSink (stream_infer.capture) while it is active and
 capture_directory is set; a change of any capture_* parameter starts a new sink with the new
-values (what was queued by the old one is written first). `~/capture` (std_srvs/Trigger) saves
+values at once and closes the old one on a thread of its own (its queue is written; the new
+sink waits for the batch's lock, so the batch goes on with one writer at a time and the
+executor never waits on a disk). `~/capture` (std_srvs/Trigger) saves
 the frame the node delivered last (one per camera with several), now, whatever the rules and
 caps say (never beyond the disk limits), and answers with the image paths or the reason nothing
 was written.
 """
 
 import threading
+import time
 from typing import Any, Dict, List, Optional, Sequence
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
@@ -34,6 +37,7 @@ from stream_infer.capture import CaptureError, CaptureSink, CaptureState
 from stream_infer.capture.config import CaptureOptions
 
 SERVICE_TIMEOUT_S = 3.0  # a manual capture waits this long for the frame to reach the disk
+CLOSE_TIMEOUT_S = 5.0  # deactivation waits this long for captured frames to reach the disk
 
 
 class NodeCapture:
@@ -43,6 +47,7 @@ class NodeCapture:
         self._node = node
         self._lock = threading.Lock()
         self._sink: Optional[CaptureSink] = None
+        self._closers: List[threading.Thread] = []  # old sinks writing their queues
         self._last: Dict[str, Any] = {}  # each camera's result delivered last (any sink)
         self._service = node.create_service(
             Trigger, '~/capture', self._on_trigger,
@@ -59,16 +64,33 @@ class NodeCapture:
         with self._lock:
             old, self._sink = self._sink, sink
         if old is not None:
-            old.close()
+            self._close_aside(old)
         if sink is not None:
             self._node.get_logger().info(
                 f'capturing hard examples into {sink.directory} (rules: '
                 f'{", ".join(sink.rule_names) or "none, ~/capture only"})')
 
-    def stop(self) -> None:
-        """Stop capturing (what is queued is written first); forget the last frame."""
+    def _close_aside(self, old: CaptureSink) -> None:
+        """Close old on a thread of its own: its queue is written, the caller goes on."""
+        closer = threading.Thread(target=old.close, name='stream_infer-capture-close',
+                                  daemon=True)
+        closer.start()
+        self._closers = [t for t in self._closers if t.is_alive()] + [closer]
+
+    def stop(self, timeout: float = CLOSE_TIMEOUT_S) -> bool:
+        """
+        Stop capturing and wait (up to timeout) for every old sink's queue to be written.
+
+        Forgets the last frame. Deactivation and shutdown call it: what was captured is on
+        the disk when they return, unless the disk is slower than timeout (False).
+        """
         self.start(CaptureOptions(), (), '')
         self._last = {}
+        deadline = time.monotonic() + timeout
+        for closer in self._closers:
+            closer.join(max(0.0, deadline - time.monotonic()))
+        self._closers = [t for t in self._closers if t.is_alive()]
+        return not self._closers
 
     def __call__(self, result: Any) -> None:
         """Look at one delivered result (never raises: the sink counts its own errors)."""
