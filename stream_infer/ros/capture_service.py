@@ -22,22 +22,41 @@ sink waits for the batch's lock, so the batch goes on with one writer at a time 
 executor never waits on a disk). `~/capture` (std_srvs/Trigger) saves
 the frame the node delivered last (one per camera with several), now, whatever the rules and
 caps say (never beyond the disk limits), and answers with the image paths or the reason nothing
-was written.
+was written; it never blocks the executor for long (SERVICE_WAIT_S in all: frames still being
+written then are answered as queued) and answers at once when no frame was delivered yet.
 """
 
+from concurrent import futures
 import threading
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from diagnostic_msgs.msg import DiagnosticStatus, KeyValue
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from std_srvs.srv import Trigger
 
-from stream_infer.capture import CaptureError, CaptureSink, CaptureState
+from stream_infer.capture import CaptureSink, CaptureState
 from stream_infer.capture.config import CaptureOptions
 
-SERVICE_TIMEOUT_S = 3.0  # a manual capture waits this long for the frame to reach the disk
+SERVICE_WAIT_S = 0.5  # ~/capture waits this long in all (every camera) for the files
 CLOSE_TIMEOUT_S = 5.0  # deactivation waits this long for captured frames to reach the disk
+
+
+def _answer(requests: List[futures.Future]) -> Tuple[bool, str]:
+    """Return (success, message) for saves: the image paths, why not, or how many are queued."""
+    paths, errors, queued = [], [], 0
+    for request in requests:
+        if not request.done():
+            queued += 1
+        elif request.exception() is not None:
+            errors.append(str(request.exception()))
+        else:
+            paths.append(str(request.result().image))
+    if queued:
+        paths.append(f'{queued} frame(s) queued, not yet on disk after {SERVICE_WAIT_S:g} s '
+                     '(a slow disk): written unless capture stops (capture.saved in '
+                     '/diagnostics counts them)')
+    return not errors, '; '.join(errors + ([', '.join(paths)] if paths else []))
 
 
 class NodeCapture:
@@ -100,22 +119,32 @@ class NodeCapture:
             sink(result)
 
     def _on_trigger(self, request: Trigger.Request, response: Trigger.Response):
+        """
+        Queue each camera's last delivered frame; answer within SERVICE_WAIT_S in all.
+
+        The executor is the node's only thread for callbacks: the answer never waits for a
+        frame to come (a topic-mode frame could only come through this blocked executor) and
+        waits for the disk at most SERVICE_WAIT_S for all cameras together; frames still
+        being written then are reported as queued.
+        """
         sink = self._sink
         if sink is None:
             response.success = False
             response.message = ('capture is off: set capture_directory (and activate the node) '
                                 'to save frames')
             return response
-        try:
-            last = list(self._last.values())
-            requests = [sink.save(result) for result in last] if last else [sink.trigger()]
-            images = [str(r.result(timeout=SERVICE_TIMEOUT_S).image) for r in requests]
-            response.success, response.message = True, ', '.join(images)
-        except CaptureError as exc:
-            response.success, response.message = False, str(exc)
-        except Exception as exc:  # noqa: BLE001 - a timeout or any failure: answer, never raise
+        last = list(self._last.values())
+        if not last:
             response.success = False
-            response.message = f'no frame saved within {SERVICE_TIMEOUT_S:g} s ({exc!r})'
+            response.message = ('no frame delivered yet: nothing saved (call again once the '
+                                'node publishes detections)')
+            return response
+        try:
+            requests = [sink.save(result) for result in last]
+            futures.wait(requests, timeout=SERVICE_WAIT_S)
+            response.success, response.message = _answer(requests)
+        except Exception as exc:  # noqa: BLE001 - any failure: answer, never raise
+            response.success, response.message = False, f'nothing saved ({exc!r})'
         return response
 
     def diagnostic_values(self) -> Dict[str, Any]:
