@@ -396,7 +396,7 @@ def test_one_source_reports_its_end_before_the_run_and_not_when_stopped():
 def test_every_live_source_reports_its_max_frames_end_exactly_once(run):
     """Live sources with max_frames: the last lanes' ends used to be lost (1, 1, 0 of 2)."""
     names = ['a', 'b', 'c']
-    stream = InferenceStream(sources={name: None for name in names}, model=code_model(),
+    stream = InferenceStream(sources=dict.fromkeys(names), model=code_model(),
                              track=False, max_frames=3)
     ended, stopped = [], []
     stream.on_source_end(lambda name, stats: ended.append((name, str(stats.stop_reason))))
