@@ -50,8 +50,10 @@ _KINDS = ((stat.S_ISDIR, 'a directory'), (stat.S_ISCHR, 'a character device'),
 
 
 def _size_words(n: int) -> str:
-    return f'{n >> 20} MiB' if n >= 1 << 20 and not n % (1 << 20) else \
-        f'{n >> 10} KiB' if n >= 1 << 10 and not n % (1 << 10) else f'{n} bytes'
+    for shift, unit in ((30, 'GiB'), (20, 'MiB'), (10, 'KiB')):
+        if n >= 1 << shift and not n % (1 << shift):
+            return f'{n >> shift} {unit}'
+    return f'{n} bytes'
 
 
 def _kind(mode: int) -> str:

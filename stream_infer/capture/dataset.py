@@ -331,7 +331,7 @@ class DatasetWriter:
         A batch another writer holds is waited for (lock_wait_s: a restarted sink's
         predecessor finishing its queue), then skipped for the next one (two writers at once).
         """
-        added = self.close()
+        added, wait_s = self.close(), self.lock_wait_s  # waited for once: the first fitting
         for n in range(1, MAX_BATCHES_PER_DAY + 1):
             directory = self.root / (day if n == 1 else f'{day}_{n}')
             existing = read_names(directory)
@@ -340,7 +340,7 @@ class DatasetWriter:
             if existing is None or names[:min(len(existing), len(self.class_names))] == \
                     min(existing, self.class_names, key=len):  # one extends the other
                 batch = Batch(directory, names, self.coco, self.fsync)
-                opened = batch.open(self.lock_wait_s if n == 1 else 0.0)
+                opened, wait_s = batch.open(wait_s), 0.0
                 if opened is None:
                     LOG.warning('capture batch %s is being written by another writer (another '
                                 'sink or process on the same directory); trying the next one',
