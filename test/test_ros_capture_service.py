@@ -25,6 +25,8 @@ from pathlib import Path
 import signal
 
 from lifecycle_msgs.srv import GetState
+from rcl_interfaces.srv import SetParameters
+from rclpy.parameter import Parameter
 from ros_harness import constant_end2end_model, RELIABLE_QOS, SENSOR_QOS, wait_for
 from sensor_msgs.msg import Image
 from std_srvs.srv import Trigger
@@ -59,6 +61,19 @@ def test_capture_before_the_first_frame_answers_at_once_then_saves_the_next(ros,
         else:
             saved = Path(answer.message)
             assert saved.suffix == '.jpg' and saved.is_file() and dataset in saved.parents
+        # a capture_* change while active: a new sink at once, the old one closes aside and
+        # hands its batch over (its lock), so the batch goes on: no DAY_2
+        setter = ros.probe.create_client(SetParameters, f'/{NAME}/stream_infer/set_parameters')
+        request = SetParameters.Request(parameters=[
+            Parameter('capture_jpeg_quality', value=80).to_parameter_msg()])
+        [result] = ros.call(setter, request, timeout=30).results
+        assert result.successful, result.reason
+        assert publish_until(ros, pub, image_msg(stamp=(901, 0)), got, with_stamp(901))
+        answer = ros.call(capture, Trigger.Request(), timeout=30)
+        assert answer.success, answer.message
+        assert wait_for(lambda: len(list(dataset.rglob('*.jpg'))) >= 2, timeout=30)
+        batches = [p.name for p in dataset.iterdir() if p.is_dir()]
+        assert len(batches) == 1, batches
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=30)
