@@ -199,6 +199,14 @@ class Batch:
         self.directory.mkdir(parents=True, exist_ok=True)
         if not self.lock.acquire(wait_s):
             return None
+        try:
+            return self._resume()
+        except BaseException:
+            self.lock.release()  # not opened: nobody would let go of it
+            raise
+
+    def _resume(self) -> int:
+        """Tidy what a killed run left, number on, check data.yaml and the manifest's end."""
         self.images.mkdir(exist_ok=True)
         self.labels.mkdir(exist_ok=True)
         for directory in (self.directory, self.images, self.labels):
