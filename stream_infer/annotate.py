@@ -43,7 +43,9 @@ class FrameAnnotator:
     Boxes coloured by class, labels with class, score and track id, and track traces.
 
     traces keep the last trace_length centre points of each track (state across frames: call
-    reset() when the stream restarts). Thread-safe: one lock around the drawing.
+    reset() when the stream restarts, or pass each result's track_epoch: when it changes the
+    tracker started its ids again at 1 and the old traces are forgotten, so a new track 1 is
+    not joined to the old one's trace). Thread-safe: one lock around the drawing.
 
         >>> import numpy as np, supervision as sv
         >>> frame = np.zeros((64, 64, 3), np.uint8)
@@ -67,16 +69,22 @@ class FrameAnnotator:
                                          smart_position=True)
         self._trace = sv.TraceAnnotator(trace_length=int(trace_length), thickness=thickness,
                                         color_lookup=sv.ColorLookup.TRACK)
+        self._epoch: Optional[int] = None  # the track_epoch the traces belong to
 
     def reset(self) -> None:
         """Forget the traces (a new stream)."""
         with self._lock:
             self._trace.reset()
 
-    def annotate(self, image: np.ndarray, detections: sv.Detections) -> np.ndarray:
+    def annotate(self, image: np.ndarray, detections: sv.Detections,
+                 track_epoch: Optional[int] = None) -> np.ndarray:
         """Return a copy of image (BGR) with the detections drawn on it."""
         scene = image.copy()
         with self._lock:
+            if track_epoch is not None and track_epoch != self._epoch:
+                if self._epoch is not None:
+                    self._trace.reset()  # the ids restarted: old traces belong to other tracks
+                self._epoch = track_epoch
             if len(detections) == 0:
                 if self.traces:  # advance the trace clock so stale points age out
                     self._trace.annotate(scene, _tracked(detections))

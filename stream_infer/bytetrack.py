@@ -217,6 +217,11 @@ class ByteTrackCore:
         self.lost_tracks: List[Track] = []
         self.removed_tracks: List[Track] = []
 
+    @property
+    def ids_given(self) -> int:
+        """How many external ids were given since the start or reset (they are 1..this)."""
+        return self._next_external - 1
+
     # -- one frame ----------------------------------------------------------------------------
 
     def update(self, tensors: np.ndarray) -> List[Track]:

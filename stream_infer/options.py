@@ -30,6 +30,7 @@ onnxruntime, so the ROS parameter table and launch files can import it cheaply.
 """
 
 from dataclasses import dataclass, Field, field, fields, replace
+import math
 import numbers
 from typing import Any, ClassVar, Mapping, Optional, Sequence, Tuple, TypeVar
 
@@ -69,8 +70,9 @@ def describe_accepted(f: Field, none: Optional[str] = 'None') -> str:
     elif kind is bool:
         text = 'true or false'
     else:
-        text = 'an integer' if kind is int else 'a number'
         low, high = meta['bounds'] or (None, None)
+        text = 'an integer' if kind is int else 'a number' if high is not None \
+            else 'a finite number'  # inf is refused too (check_value)
         if meta['above'] is not None:
             text += f' > {meta["above"]:g}' + ('' if high is None else f' and <= {high:g}')
         elif low is not None and high is not None:
@@ -93,7 +95,9 @@ def check_value(f: Field, value: Any) -> Any:
         ok = isinstance(value, bool)
     elif kind in (int, float):
         wanted = numbers.Integral if kind is int else numbers.Real
-        ok = isinstance(value, wanted) and not isinstance(value, bool) and value == value
+        # NaN and +-inf are refused for every number option: no option gives them a meaning
+        # (an infinite timeout, budget or free-space floor is a typo or an attack, not a wish)
+        ok = isinstance(value, wanted) and not isinstance(value, bool) and math.isfinite(value)
         if ok:
             value = kind(value)
             low, high = meta['bounds'] or (None, None)

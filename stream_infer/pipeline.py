@@ -130,6 +130,7 @@ class LaneRun:
         self.errors_in_a_row = {'inference': 0, 'postprocessing': 0}
         self.closed = False  # ended early (max_frames, errors): nothing more is delivered
         self.end_announced = False  # its _SourceEnd went to the delivery thread (infer thread)
+        self.end_reported = False  # source_ended was called for it (delivery thread; once)
         self._lock = threading.Lock()
         self.thread = threading.Thread(target=target, args=(self,), name=thread_name,
                                        daemon=True)
@@ -208,8 +209,7 @@ class Pipeline:
 
     def workers(self) -> list:
         """Return the run's own threads that were started."""
-        threads = [run.thread for run in self.runs]
-        threads += [self.infer_thread, self.deliver_thread]
+        threads = [run.thread for run in self.runs] + [self.infer_thread, self.deliver_thread]
         return [t for t in threads if t is not None and t.ident is not None]
 
     def end(self, reason: StopReason, error: Optional[BaseException] = None) -> None:
@@ -405,8 +405,9 @@ class Pipeline:
     def _source_ended(self, run: LaneRun) -> None:
         """Tell the stream a source delivered its last result (from the delivery thread)."""
         self._note_source_end(run)
-        if run.reason is None:
-            return  # stopped (not ended by itself): the run's end reports it
+        if run.reason in (None, StopReason.STOPPED) or run.end_reported:
+            return  # stopped (not ended by itself): the run's end reports it; or told already
+        run.end_reported = True
         hook = self.hooks.source_ended
         if hook is not None:
             hook(run)
@@ -437,8 +438,7 @@ class Pipeline:
 
     def _track(self, run: LaneRun, frame: Frame, detected: DetectionResult,
                options: PostprocessOptions) -> StreamResult:
-        lane = run.lane
-        tracker = lane.settings.tracker  # one read per frame: changes apply from the next one
+        lane, tracker = run.lane, run.lane.settings.tracker  # one read per frame
         detections = detected.detections
         start = time.perf_counter()
         if tracker is not None:
@@ -453,7 +453,8 @@ class Pipeline:
                 detections, (frame.width, frame.height), frame.depth, lane.settings.depth))
             timings['depth'] = (time.perf_counter() - start) * 1000.0
         age_ms = (time.monotonic() - frame.monotonic) * 1000.0
-        return StreamResult(frame, detections, timings, age_ms, options, lane.index, lane.name)
+        return StreamResult(frame, detections, timings, age_ms, options, lane.index, lane.name,
+                            getattr(tracker, 'epoch', 0))  # ids restart when it changes
 
     def _frame_error(self, run: LaneRun, stage: str, frame: Frame, exc: Exception) -> None:
         run.lane.stats.count('errors')
@@ -464,8 +465,8 @@ class Pipeline:
         """End the run once: stop the other threads (they release the sources), report it."""
         if self.finished.is_set():
             return
-        for run in self.runs:  # sources still going: why they end now
-            self._note_source_end(run)
+        for run in self.runs:  # ended by themselves, end not told yet (the loop ended first)
+            self._source_ended(run)
         self.end(StopReason.STOPPED)
         self.interrupt()
         current = threading.current_thread()

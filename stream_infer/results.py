@@ -49,7 +49,9 @@ class StreamResult:
     frames included), 'postprocess', 'track'. age_ms: capture -> delivery to the callbacks.
     options: the PostprocessOptions this frame was filtered with. source_index, source_name:
     which source of the stream the frame came from (0 and '' for a single-source stream; the
-    dicts carry them as 'source_id' and 'source' when the name is not '').
+    dicts carry them as 'source_id' and 'source' when the name is not ''). track_epoch: the
+    tracker's id numbering (Tracker.epoch; 0 without tracking): when it changes, track ids
+    started again at 1, so state kept per track id (traces, capture rules) is stale.
     """
 
     frame: Frame
@@ -59,6 +61,7 @@ class StreamResult:
     options: Optional[PostprocessOptions] = None
     source_index: int = 0
     source_name: str = ''
+    track_epoch: int = 0
 
     @property
     def frame_id(self) -> int:

@@ -91,7 +91,8 @@ class VideoSink:
 
     def write(self, result: StreamResult) -> bool:
         """Draw and write one result; False when the video cannot be written (see error)."""
-        image = self.annotator.annotate(result.frame.image, result.detections)
+        image = self.annotator.annotate(result.frame.image, result.detections,
+                                        result.track_epoch)
         if self.writer is None:
             height, width = image.shape[:2]
             self.writer = cv2.VideoWriter(str(self.path), self.fourcc, self.fps, (width, height))

@@ -257,7 +257,7 @@ class InferenceStream:
 
     @property
     def tracker(self) -> Optional[Tracker]:
-        """Return the tracker in use (None when tracking is off), e.g. for track_ids_seen."""
+        """Return the tracker in use (None when tracking is off), e.g. for tracks_seen."""
         return self._lane(None).settings.tracker
 
     def tracker_for(self, source: SourceKey) -> Optional[Tracker]:

@@ -29,6 +29,7 @@ tracker_id -1 ("none"); none is ever dropped or reordered.
 """
 
 from dataclasses import asdict
+import itertools
 from typing import Any, Optional
 
 import numpy as np
@@ -38,6 +39,8 @@ from stream_infer.bytetrack import ByteTrackCore
 from stream_infer.columns import columns, NO_TRACK
 from stream_infer.options import TrackerOptions, updated
 
+_EPOCHS = itertools.count(1)  # 0 = no tracker; every Tracker and every reset gets a new one
+
 
 class Tracker:
     """
@@ -45,6 +48,12 @@ class Tracker:
 
     Not thread-safe by itself: the engine calls it from its delivery thread only, and swaps
     in a new Tracker to change parameters or reset.
+
+    epoch names the id numbering in force: a new Tracker or a reset() starts ids again at 1
+    with a new epoch, so whoever keeps state per track id (the annotator's traces, the capture
+    rules' track memory) sees the change on StreamResult.track_epoch and forgets the old ids.
+    tracks_seen counts the confirmed tracks (a count, not a set: constant memory however long
+    a busy camera runs).
 
         >>> import numpy as np, supervision as sv
         >>> tracker = Tracker(minimum_consecutive_frames=1)
@@ -57,12 +66,17 @@ class Tracker:
     def __init__(self, options: Optional[TrackerOptions] = None, **params: Any) -> None:
         self.options = updated(options or TrackerOptions(), **params)
         self._byte_track = ByteTrackCore(**asdict(self.options))
-        self.track_ids_seen: set = set()
+        self.epoch = next(_EPOCHS)
+
+    @property
+    def tracks_seen(self) -> int:
+        """How many confirmed tracks since the start or reset (their ids are 1..this)."""
+        return self._byte_track.ids_given
 
     def reset(self) -> None:
-        """Forget every track (ids start again at 1)."""
+        """Forget every track (ids start again at 1, under a new epoch)."""
         self._byte_track.reset()
-        self.track_ids_seen = set()
+        self.epoch = next(_EPOCHS)
 
     def update(self, detections: sv.Detections) -> sv.Detections:
         """Return detections (same rows and order) with tracker_id: the track id, or -1."""
@@ -74,7 +88,6 @@ class Tracker:
         if tracks:
             ids = [t.external_track_id for t in tracks]
             tracker_ids[[t.detection for t in tracks]] = ids
-            self.track_ids_seen.update(ids)
         out = detections[np.arange(n)] if n else sv.Detections.empty()
         out.tracker_id = tracker_ids
         return out

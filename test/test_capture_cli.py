@@ -86,7 +86,7 @@ def test_bad_capture_arguments_give_one_line_and_exit_2(tmp_path):
         (('--capture-rule', 'new_track'), 'need --capture DIR'),
         (('--capture', tmp_path, '--capture-jpeg-quality', 101),
          'jpeg_quality=101: expected an integer in [1, 100]'),
-        (('--capture', tmp_path, '--capture-rules', tmp_path / 'none.yaml'), 'cannot read it'),
+        (('--capture', tmp_path, '--capture-rules', tmp_path / 'none.yaml'), 'no such file'),
     ]
     for args, message in cases:
         done = cli(bundled_clip_path(), '--max-frames', 1, *args)

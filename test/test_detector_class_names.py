@@ -63,7 +63,7 @@ def test_labels_files(tmp_path, filename, text):
 
 def test_labels_sequence_and_errors(tmp_path):
     assert load_labels(('a', 'b')) == ['a', 'b']
-    with pytest.raises(ModelError, match='labels file not found'):
+    with pytest.raises(ModelError, match=r"labels='.*missing.txt': no such file"):
         load_labels(tmp_path / 'missing.txt')
     empty = tmp_path / 'empty.txt'
     empty.write_text('\n\n')

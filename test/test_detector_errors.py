@@ -31,7 +31,7 @@ def test_missing_model_file(tmp_path):
 
 
 def test_directory_and_empty_file(tmp_path):
-    with pytest.raises(ModelError, match='is not a file'):
+    with pytest.raises(ModelError, match='not a regular file'):
         Detector(tmp_path)
     empty = tmp_path / 'empty.onnx'
     empty.write_bytes(b'')

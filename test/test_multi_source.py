@@ -138,7 +138,7 @@ def test_each_source_has_its_own_tracker_and_frame_numbering():
         assert {int(t) for r in mine for t in r.detections.tracker_id} == {1}, \
             'one object per source: one track each, never confused with the other source'
     assert stream.tracker_for('left') is not stream.tracker_for('right')
-    assert stream.tracker_for('left').track_ids_seen == {1}
+    assert stream.tracker_for('left').tracks_seen == 1
 
 
 def test_a_fast_source_cannot_starve_a_slow_one():
@@ -390,3 +390,24 @@ def test_one_source_reports_its_end_before_the_run_and_not_when_stopped():
     assert wait_until(lambda: pushed.stats().frames_processed == 1)
     pushed.stop()
     assert ended == [('', 'max_frames')], 'stop() is reported by on_stop only'
+
+
+@pytest.mark.parametrize('run', range(5))
+def test_every_live_source_reports_its_max_frames_end_exactly_once(run):
+    """Live sources with max_frames: the last lanes' ends used to be lost (1, 1, 0 of 2)."""
+    names = ['a', 'b', 'c']
+    stream = InferenceStream(sources=dict.fromkeys(names), model=code_model(),
+                             track=False, max_frames=3)
+    ended, stopped = [], []
+    stream.on_source_end(lambda name, stats: ended.append((name, str(stats.stop_reason))))
+    stream.on_stop(lambda stats: stopped.append(list(ended)))
+    stream.start()
+    pushed = 0
+    while stream.running and pushed < 100000:  # live: push until every lane has its 3
+        for k, name in enumerate(names):
+            stream.put_frame(stamp_index(k * LANE + pushed % LANE), source=name)
+        pushed += 1
+        time.sleep(0.001)
+    assert stream.wait(60)
+    assert sorted(ended) == [(name, 'max_frames') for name in names], ended
+    assert stopped == [ended], 'every end is told before the run stops'

@@ -259,7 +259,7 @@ def test_credentials_from_a_file_open_the_protected_stream(camera, tmp_path, cap
     wrong.write_text('viewer:not-the-password')
     with pytest.raises(SourceError, match='cannot open'):
         InferenceStream(with_credentials(plain_url, wrong), index_model, open_timeout=2.0).start()
-    with pytest.raises(SourceError, match='credentials file not found'):
+    with pytest.raises(SourceError, match="credentials file='.*missing': no such file"):
         with_credentials(plain_url, tmp_path / 'missing')
     with pytest.raises(SourceError, match='already carries credentials'):
         with_credentials(cam.url, secret_file)

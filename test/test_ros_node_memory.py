@@ -73,3 +73,38 @@ def test_rss_stays_flat_over_configure_cleanup_cycles(tmp_path):
     early = sum(rss[c] for c in (2, 3, 4)) / 3
     late = sum(rss[c] for c in (13, 14, 15)) / 3
     assert late - early < 40.0, f'RSS grew {late - early:.0f} MiB over 11 cycles: {rss}'
+
+
+def test_cleanup_frees_the_runs_objects_at_once(ros):
+    """
+    After cleanup nothing of the run is left for the garbage collector to find later.
+
+    A run's objects reference each other (stream, callbacks, detector, its preprocessor's
+    frame buffers), so without a collection at cleanup they were freed whenever the collector's
+    oldest generation ran: tracemalloc showed the Python heap swinging 10-24 MiB between cycles
+    and the next model loading between the leftovers (RSS +8 % over 60 cycles).
+    """
+    import gc
+    import weakref
+
+    from rclpy.parameter import Parameter
+
+    from stream_infer.ros.node import StreamInferNode
+
+    node = ros.add(StreamInferNode('si_gc', context=ros.context, parameter_overrides=[
+        Parameter('autostart', value=False), Parameter('source', value=str(bundled_clip_path())),
+        Parameter('loop', value=True)]))
+    gc.disable()  # only the node's own collection may free cycles in this test
+    try:
+        for _ in range(2):
+            node.trigger_configure()
+            node.trigger_activate()
+            assert wait_for(lambda: node._stream.stats().frames_processed >= 3, timeout=60)
+            run = [weakref.ref(obj) for obj in (node._detector, node._stream,
+                                                node._stream._pipeline)]
+            node.trigger_deactivate()
+            node.trigger_cleanup()
+            alive = [ref() for ref in run if ref() is not None]
+            assert not alive, f'still alive after cleanup: {[type(a).__name__ for a in alive]}'
+    finally:
+        gc.enable()

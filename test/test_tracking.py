@@ -85,7 +85,7 @@ def test_ids_follow_objects_through_shuffled_input_and_all_rows_are_kept():
     id_of = check_identities(history)
     assert set(id_of) == set(OBJECTS), 'every object got a track'
     assert len(set(id_of.values())) == len(OBJECTS)
-    assert tracker.track_ids_seen == set(id_of.values())
+    assert set(id_of.values()) == set(range(1, tracker.tracks_seen + 1))  # a count, ids 1..n
     for out in history[1:]:  # after the first frame every visible object is tracked...
         late = out.data['object'] == 4
         assert (out.tracker_id[~late] != NO_TRACK).all()
@@ -162,8 +162,10 @@ def test_reset_and_options():
     assert tracker.options.lost_track_buffer == 5 and tracker.options.frame_rate == 10
     for frame in range(3):
         tracker.update(scene(frame, OBJECTS, rng))
+    epoch, seen = tracker.epoch, tracker.tracks_seen
     tracker.reset()
-    assert tracker.track_ids_seen == set()
+    assert seen > 0 and tracker.tracks_seen == 0
+    assert tracker.epoch != epoch and Tracker().epoch not in (epoch, tracker.epoch)
     out = tracker.update(scene(0, OBJECTS, rng))
     assert sorted(out.tracker_id.tolist()) == [1, 2, 3, 4][:len(out)], 'ids restart at 1'
     with pytest.raises(ValueError, match='unknown tracker option.*accepted'):

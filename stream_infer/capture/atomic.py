@@ -16,8 +16,9 @@
 Files that appear whole or not at all: write a hidden temp file beside the target, rename it.
 
 A process killed at any point leaves either the old state or the new file, never half a file;
-the temp files it leaves behind (".NAME.PID.tmp") are removed by the next run (remove_stale),
-unless the process that made them is still alive. With exclusive=True an existing file is never
+the temp files it leaves behind (".NAME.PID-N.tmp", N counting this process's temp files, so
+two writers of one process never share one) are removed by the next run (remove_stale), unless
+the process that made them is still alive. With exclusive=True an existing file is never
 replaced (a hard link makes the name appear atomically and fails if it exists).
 
     >>> import tempfile
@@ -32,18 +33,20 @@ replaced (a hard link makes the name appear atomically and fails if it exists).
 """
 
 import errno
+import itertools
 import os
 from pathlib import Path
 import re
 from typing import List
 
-TEMP = re.compile(r'^\.(?P<name>.+)\.(?P<pid>\d+)\.tmp$')
+TEMP = re.compile(r'^\.(?P<name>.+)\.(?P<pid>\d+)(?:-\d+)?\.tmp$')
+_TEMP_NUMBERS = itertools.count(1)  # next() is atomic in CPython: unique across threads
 NO_LINKS = (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK)
 
 
 def temp_path(path: Path) -> Path:
-    """Return the temp file name used for path (hidden, in the same directory)."""
-    return path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    """Return a new temp file name for path (hidden, in the same directory, never reused)."""
+    return path.with_name(f'.{path.name}.{os.getpid()}-{next(_TEMP_NUMBERS)}.tmp')
 
 
 def write_temp(path: Path, data: bytes, fsync: bool = False) -> Path:

@@ -29,10 +29,10 @@ classes are imported only when options are checked.
 
 from dataclasses import dataclass
 import os
-from pathlib import Path
 from typing import Any, ClassVar, List, Optional, Union
 
 from stream_infer.errors import ConfigurationError
+from stream_infer.option_files import read_option_file
 from stream_infer.options import check_options, option
 
 RULE_SYNTAX = '"kind" or "kind:key=value,key=value" (classes as name+name)'
@@ -114,7 +114,13 @@ class CaptureOptions:
         else:
             object.__setattr__(self, 'rules_file', os.fspath(self.rules_file))
         from stream_infer.capture.rule_set import make_rules  # numpy only when checked
-        make_rules(self.rule_items())
+        try:
+            make_rules(self.rule_items())
+        except ConfigurationError as exc:
+            where = f'capture rules_file={self.rules_file!r}'
+            if self.rules_file is None or str(exc).startswith(where):
+                raise
+            raise ConfigurationError(f'{where}: {exc}') from None  # name the file
 
     def rule_items(self) -> List[Any]:
         """Return the rules as written: the rules file's entries if one is given, else rules."""
@@ -154,14 +160,29 @@ def parse_rule_spec(text: str) -> dict:
     return rule
 
 
+MAX_RULES_FILE_BYTES = 64 << 10  # 64 KiB: hundreds of rules; checked before anything is read
+MAX_RULES_FILE_LINES = 4000  # checked before YAML parses it (cheap; bounds the parser's work)
+RULES_FILE_ACCEPTED = 'a YAML file with a list of rules, or a mapping with only a "rules" list'
+
+
 def read_rules_file(path: Union[str, os.PathLike]) -> List[Any]:
-    """Return the rules of a YAML file: a list, or a mapping with a 'rules' list."""
+    """
+    Return the rules of a YAML file: a list, or a mapping with a 'rules' list.
+
+    Bounded before any parsing: a regular file (no device, FIFO or directory), at most
+    MAX_RULES_FILE_BYTES and MAX_RULES_FILE_LINES (read_option_file, then a line count), so a
+    parameter set naming /dev/urandom or a huge file is refused in milliseconds.
+    """
     import yaml  # only when a rules file is used
-    where = f'capture rules file {os.fspath(path)}'
+    text = read_option_file(path, 'capture rules_file', RULES_FILE_ACCEPTED,
+                            max_bytes=MAX_RULES_FILE_BYTES)
+    where = f'capture rules_file={os.fspath(path)!r}'
+    lines = text.count('\n') + 1
+    if lines > MAX_RULES_FILE_LINES:
+        raise ConfigurationError(f'{where}: {lines} lines, more than the {MAX_RULES_FILE_LINES} '
+                                 f'accepted; expected {RULES_FILE_ACCEPTED}')
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding='utf-8'))
-    except OSError as exc:
-        raise ConfigurationError(f'{where}: cannot read it ({exc.strerror or exc})') from None
+        data = yaml.load(text, Loader=getattr(yaml, 'CSafeLoader', yaml.SafeLoader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, 'problem_mark', None)
         at = f' at line {mark.line + 1}' if mark is not None else ''
@@ -175,5 +196,6 @@ def read_rules_file(path: Union[str, os.PathLike]) -> List[Any]:
     return data
 
 
-__all__ = ['CaptureOptions', 'DEFAULT_RULES', 'RULE_SYNTAX', 'parse_rule_spec',
+__all__ = ['CaptureOptions', 'DEFAULT_RULES', 'MAX_RULES_FILE_BYTES', 'MAX_RULES_FILE_LINES',
+           'RULE_SYNTAX', 'parse_rule_spec',
            'read_rules_file']

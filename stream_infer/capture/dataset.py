@@ -27,13 +27,17 @@ exists without its label); names never replace an existing file, and numbering g
 the highest number already there, so a restart adds to a batch without overwriting anything.
 Opening a batch removes what a killed run can leave: temp files and a label whose image was
 never renamed into place. A batch whose data.yaml lists other class names (another model) is
-left alone: the day gets a new batch (DAY_2, ...).
+left alone: the day gets a new batch (DAY_2, ...). One writer per batch: a writer holds the
+batch's lock (batch_lock) from opening it until it closes; a batch held by another writer is
+waited for up to lock_wait_s (a restarted sink whose predecessor is finishing its queue) and
+then left to it: this writer takes the day's next batch.
 """
 
 from dataclasses import replace
 from datetime import datetime, timezone
 import errno
 import json
+import logging
 import os
 from pathlib import Path
 import re
@@ -43,6 +47,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import numpy as np
 
 from stream_infer.capture.atomic import commit, discard, remove_stale, write_atomic, write_temp
+from stream_infer.capture.batch_lock import BatchLock
 from stream_infer.capture.coco import CocoAnnotations, FILE_NAME as COCO_FILE
 from stream_infer.capture.encoding import encode, Encoded
 from stream_infer.capture.job import CaptureJob, CaptureRecord
@@ -50,6 +55,8 @@ from stream_infer.capture.job import CaptureJob, CaptureRecord
 IMAGES, LABELS, DATA_YAML, MANIFEST = 'images', 'labels', 'data.yaml', 'manifest.jsonl'
 STEM = re.compile(r'^(?P<seq>\d{6,})_')
 MAX_BATCHES_PER_DAY = 100
+LOCK_WAIT_S = 5.0  # a predecessor's close() writes its queue within 5 s (CaptureSink.close)
+LOG = logging.getLogger('stream_infer.capture')
 
 
 def day_of(wall_time: float) -> str:
@@ -179,10 +186,28 @@ class Batch:
         self.coco = CocoAnnotations(self.names) if coco else None
         self.next_seq = 1
         self.written = 0
+        self.lock = BatchLock(directory)
 
-    def open(self) -> int:  # noqa: A003 - a batch is opened, as a file is
-        """Create or resume the batch (see the module docstring); return the bytes it added."""
-        self.images.mkdir(parents=True, exist_ok=True)
+    def open(self, wait_s: float = 0.0) -> Optional[int]:  # noqa: A003 - as a file is
+        """
+        Create or resume the batch (see the module docstring); return the bytes it added.
+
+        None when another writer holds the batch (BatchLock) for longer than wait_s: only the
+        lock's holder numbers files and tidies the folder, so no in-flight file of another
+        writer is ever taken for a killed run's leftover.
+        """
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if not self.lock.acquire(wait_s):
+            return None
+        try:
+            return self._resume()
+        except BaseException:
+            self.lock.release()  # not opened: nobody would let go of it
+            raise
+
+    def _resume(self) -> int:
+        """Tidy what a killed run left, number on, check data.yaml and the manifest's end."""
+        self.images.mkdir(exist_ok=True)
         self.labels.mkdir(exist_ok=True)
         for directory in (self.directory, self.images, self.labels):
             remove_stale(directory)
@@ -272,13 +297,21 @@ class Batch:
             return size_of(path) - before
         return 0
 
+    def close(self, write: bool = True) -> int:
+        """Write the COCO file (write) and let go of the batch; return the bytes it grew by."""
+        try:
+            return self.flush(force=True) if write else 0
+        finally:
+            self.lock.release()
+
 
 class DatasetWriter:
     """Write captures into the day's batch under root (the capture worker's only writer)."""
 
     def __init__(self, root: Path, class_names: Sequence[str], jpeg_quality: int = 90,
                  max_image_size: int = 0, coco: bool = False,
-                 fsync: bool = False) -> None:
+                 fsync: bool = False, lock_wait_s: float = LOCK_WAIT_S) -> None:
+        self.lock_wait_s = lock_wait_s
         self.root = Path(root)
         self.class_names = [str(n) for n in class_names]
         self.jpeg_quality = jpeg_quality
@@ -300,8 +333,13 @@ class DatasetWriter:
         return encode(job.image, job.xyxy, job.class_id, self.jpeg_quality, self.max_image_size)
 
     def open_batch(self, day: str) -> int:
-        """Make the day's batch current (a new one if the day's has other names); bytes added."""
-        added = self.flush(force=True)
+        """
+        Make the day's batch current (a new one if the day's has other names); bytes added.
+
+        A batch another writer holds is waited for (lock_wait_s: a restarted sink's
+        predecessor finishing its queue), then skipped for the next one (two writers at once).
+        """
+        added, wait_s = self.close(), self.lock_wait_s  # waited for once: the first fitting
         for n in range(1, MAX_BATCHES_PER_DAY + 1):
             directory = self.root / (day if n == 1 else f'{day}_{n}')
             existing = read_names(directory)
@@ -309,11 +347,17 @@ class DatasetWriter:
                 max(existing, self.class_names, key=len)
             if existing is None or names[:min(len(existing), len(self.class_names))] == \
                     min(existing, self.class_names, key=len):  # one extends the other
-                self.batch = Batch(directory, names, self.coco, self.fsync)
-                self._day = day
-                return added + self.batch.open()
+                batch = Batch(directory, names, self.coco, self.fsync)
+                opened, wait_s = batch.open(wait_s), 0.0
+                if opened is None:
+                    LOG.warning('capture batch %s is being written by another writer (another '
+                                'sink or process on the same directory); trying the next one',
+                                directory)
+                    continue
+                self.batch, self._day = batch, day
+                return added + opened
         raise FileExistsError(errno.EEXIST, f'{MAX_BATCHES_PER_DAY} batches with other class '
-                              'names', str(self.root / day))
+                              'names or in use', str(self.root / day))
 
     def write(self, job: CaptureJob, encoded: Encoded) -> CaptureRecord:
         """Write one capture into the batch of the day it was chosen on."""
@@ -325,6 +369,11 @@ class DatasetWriter:
 
     def flush(self, force: bool = False) -> int:
         return 0 if self.batch is None else self.batch.flush(force)
+
+    def close(self, write: bool = True) -> int:
+        """Flush (write) and let go of the current batch (its lock); return bytes written."""
+        self._day = ''  # the batch stays named (stats), but a later write opens it anew
+        return 0 if self.batch is None else self.batch.close(write)
 
 
 __all__ = ['Batch', 'DATA_YAML', 'DatasetWriter', 'IMAGES', 'LABELS', 'MANIFEST', 'append_line',

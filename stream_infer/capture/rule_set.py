@@ -29,6 +29,8 @@ frame (the tracking rules must), whatever the others decide.
     ['count']
 """
 
+import collections
+import itertools
 import random
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -38,6 +40,8 @@ from stream_infer.capture.rules import (
 from stream_infer.capture.track_rules import FlickerRule, NewTrackRule, UntrackedRule
 from stream_infer.errors import ConfigurationError
 from stream_infer.options import option_fields
+
+MAX_RULES = 256  # a frame runs every rule: hundreds are already far more than useful
 
 RULE_KINDS: Dict[str, type] = {cls.kind: cls for cls in (
     RandomRule, NearThresholdRule, ContainsRule, CountRule, NewTrackRule, FlickerRule,
@@ -76,9 +80,13 @@ def make_rules(items: Iterable[Any]) -> Tuple[Rule, ...]:
     """Return the Rules of items; rule names must be unique (they label the manifest)."""
     if isinstance(items, (str, Mapping, Rule)):
         items = [items]
+    items = list(itertools.islice(items, MAX_RULES + 1))  # never more work than the cap
+    if len(items) > MAX_RULES:
+        raise ConfigurationError(f'capture rules: more than {MAX_RULES} rules; expected at most '
+                                 f'{MAX_RULES} (each {RULE_SYNTAX})')
     rules = tuple(make_rule(item) for item in items)
-    names = [rule.name for rule in rules]
-    twice = sorted({name for name in names if names.count(name) > 1})
+    counts = collections.Counter(rule.name for rule in rules)
+    twice = sorted(name for name, count in counts.items() if count > 1)
     if twice:
         raise ConfigurationError(f'capture rules: the name(s) {", ".join(twice)} are used '
                                  'twice; give each rule of the same kind its own name=')
@@ -92,15 +100,23 @@ class RuleSet:
         self.rules = make_rules(rules)
         self._random = random.Random(seed)
         self._states: Dict[str, List[Any]] = {}
+        self._epochs: Dict[str, int] = {}  # per source: the track_epoch its states belong to
 
     @property
     def names(self) -> List[str]:
         return [rule.name for rule in self.rules]
 
-    def evaluate(self, view: FrameView, source: str) -> List[str]:
-        """Return the names of the rules that fired on this frame (matched, probability drawn)."""
+    def evaluate(self, view: FrameView, source: str, track_epoch: int = 0) -> List[str]:
+        """
+        Return the names of the rules that fired on this frame (matched, probability drawn).
+
+        track_epoch: the result's (StreamResult.track_epoch); when it changes for a source the
+        tracker restarted its ids at 1, so the rules' memory of that source starts afresh (a
+        new track 1 is a new track, not the old one coming back).
+        """
         states = self._states.get(source)
-        if states is None:
+        if states is None or self._epochs.get(source, track_epoch) != track_epoch:
+            self._epochs[source] = track_epoch
             states = self._states[source] = [rule.new_state() for rule in self.rules]
         fired = []
         for rule, state in zip(self.rules, states):
@@ -110,4 +126,4 @@ class RuleSet:
         return fired
 
 
-__all__ = ['RULE_KINDS', 'RuleSet', 'make_rule', 'make_rules']
+__all__ = ['MAX_RULES', 'RULE_KINDS', 'RuleSet', 'make_rule', 'make_rules']

@@ -161,7 +161,7 @@ class CaptureSink:
         with self._lock:
             self._last = result  # a reference: frames are never drawn on, copied when kept
             self._frames_seen += 1
-            fired = self._rules.evaluate(view, source)
+            fired = self._rules.evaluate(view, source, getattr(result, 'track_epoch', 0))
             self._fired.update(fired)
             requests, self._requests = self._requests, []
             requests = [f for f in requests if f.set_running_or_notify_cancel()]

@@ -133,14 +133,20 @@ class CaptureWorker:
         return True
 
     def close(self, timeout: float = 5.0) -> bool:
-        """Write what is queued (within timeout), flush the COCO file, end; True when done."""
+        """
+        Write what is queued (within timeout), flush the COCO file, end; True when done.
+
+        The worker ends by itself once closing is set and the queue is empty, so the end never
+        depends on a marker fitting into a full queue behind a slow write; the marker only
+        wakes a worker waiting on an empty queue. A close that timed out (False) can be
+        called again: it waits again, and the worker still ends when its queue is written.
+        """
         deadline = time.monotonic() + timeout
-        if not self._closing.is_set():
-            self._closing.set()
-            try:
-                self.queue.put(None, timeout=timeout)  # the worker drains up to this
-            except queue.Full:
-                pass
+        self._closing.set()
+        try:
+            self.queue.put_nowait(None)  # wake it if it waits; when full it is busy anyway
+        except queue.Full:
+            pass
         if self._thread.ident is not None:
             self._thread.join(max(0.0, deadline - time.monotonic()))
         done = not self._thread.is_alive()
@@ -155,20 +161,20 @@ class CaptureWorker:
             self.disk.scan()
         except OSError as exc:
             self._fail(exc)
-        while True:
+        while not (self._closing.is_set() and self.queue.empty()):
             try:
                 job = self.queue.get(timeout=SAVE_EVERY_S)
             except queue.Empty:
                 self._flush()
                 continue
             if job is None:
-                break
+                continue  # close()'s wake-up: the loop condition decides
             try:
                 self._handle(job)
             finally:
                 with self._pending_lock:
                     self._pending -= 1
-        self._flush(force=True)
+        self._flush(close=True)  # the final COCO file, and the batch's lock let go
         while True:  # jobs that came after the end (a racing offer): not written
             try:
                 job = self.queue.get_nowait()
@@ -229,11 +235,12 @@ class CaptureWorker:
         self.last_image = str(record.image)
         _settle(job.futures, record)
 
-    def _flush(self, force: bool = False) -> None:
-        if self.state == CaptureState.FAILED:
+    def _flush(self, close: bool = False) -> None:
+        failed = self.state == CaptureState.FAILED  # writes nothing more, but lets go
+        if failed and not close:
             return
         try:
-            self.disk.add(self.writer.flush(force))
+            self.disk.add(self.writer.close(write=not failed) if close else self.writer.flush())
         except OSError as exc:
             self.write_errors += 1
             self._fail(exc)

@@ -29,6 +29,7 @@ from typing import Iterable, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from stream_infer.errors import ModelError
+from stream_infer.option_files import read_option_file
 
 logger = logging.getLogger('stream_infer.detector')
 
@@ -79,12 +80,7 @@ def load_labels(labels: Union[str, os.PathLike, Sequence[str]]) -> list:
 
 
 def _labels_file(path: Path) -> list:
-    if not path.is_file():
-        raise ModelError(f'labels file not found: {path} (expected {LABELS_HELP})')
-    try:
-        text = path.read_text(encoding='utf-8')
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ModelError(f'cannot read labels file {path}: {exc}') from None
+    text = read_option_file(path, 'labels', f'a labels file: {LABELS_HELP}', ModelError)
     if path.suffix.lower() in ('.yaml', '.yml'):
         import yaml  # only needed for yaml label files
         try:

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
 
 from stream_infer.errors import ModelError
+from stream_infer.option_files import check_regular_file
 
 logger = logging.getLogger('stream_infer.detector')
 
@@ -53,6 +54,7 @@ PROVIDER_ALIASES = {
     'xnnpack': 'XnnpackExecutionProvider',
     'qnn': 'QNNExecutionProvider',
 }
+MAX_MODEL_BYTES = 2 << 30  # protobuf's limit for one ONNX file (larger use external data)
 ONNX_FIRST_BYTE = 0x08  # ModelProto field 1 (ir_version, varint): how every ONNX file starts
 
 ProviderEntry = Union[str, tuple]
@@ -112,12 +114,11 @@ def choose_providers(requested: Sequence[ProviderEntry], available: Sequence[str
 
 
 def check_model_file(path: Path) -> None:
-    """Raise ModelError unless path is an existing, non-empty regular file."""
+    """Raise ModelError unless path is an existing, non-empty regular file (option_files)."""
     if not path.exists():
         raise ModelError(f'model file not found: {path} (expected an ONNX file, e.g. '
                          'models/centernet_mbv3_coco80.onnx)')
-    if not path.is_file():
-        raise ModelError(f'model path {path} is not a file (expected an ONNX file)')
+    check_regular_file(path, 'model', 'an ONNX file', ModelError, max_bytes=MAX_MODEL_BYTES)
     if path.stat().st_size == 0:
         raise ModelError(f'model file {path} is empty (expected an ONNX file)')
 

@@ -36,6 +36,7 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
+from stream_infer.option_files import check_regular_file
 from stream_infer.ros.cameras import CAMERA_NAME, CAMERA_NAME_RULE
 from stream_infer.ros.parameters import BY_NAME
 
@@ -131,9 +132,10 @@ def params_file_path(path: str) -> str:
     """Return the params file to pass: the user's (which must exist), or one with no values."""
     if not path:
         return write_params_file({}, prefix='stream_infer_none_')
-    if not Path(path).is_file():
-        raise ValueError(f'params_file:={path!r}: no such file (copy config/stream_infer.yaml '
-                         'from the package share directory and edit it)')
+    # rcl reads it; a device, FIFO or huge file would hang or flood the node's start-up
+    check_regular_file(path, 'params_file:', 'a parameters YAML file (copy '
+                       'config/stream_infer.yaml from the package share directory and edit it)',
+                       ValueError)
     return path
 
 

@@ -107,7 +107,8 @@ class CameraOutputs:
         jpeg = self.annotated_compressed.get_subscription_count() > 0
         annotator = self.annotator
         if annotator is not None and (raw or jpeg):
-            image = annotator.annotate(result.frame.image, result.detections)  # drawn once
+            image = annotator.annotate(result.frame.image, result.detections,
+                                       result.track_epoch)  # drawn once
             if raw:
                 self.annotated.publish(conversions.bgr_to_image(image, header))
                 self.annotated_published += 1

@@ -40,9 +40,11 @@ from typing import Union
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from stream_infer.errors import SourceError
+from stream_infer.option_files import read_option_file
 from stream_infer.sources.base import redact
 
 CREDENTIALS_HELP = "one line 'user:password'"
+MAX_CREDENTIALS_BYTES = 64 << 10  # one line; the cap only keeps a wrong path from being read
 
 
 def has_credentials(text: str) -> bool:
@@ -57,14 +59,8 @@ def read_credentials(path: Union[str, os.PathLike]) -> tuple:
     Group- or world-readable files work but are reported by file_is_private().
     """
     path = Path(path)
-    try:
-        lines = path.read_text(encoding='utf-8').splitlines()
-    except FileNotFoundError:
-        raise SourceError(f'credentials file not found: {path} (expected a file holding '
-                          f'{CREDENTIALS_HELP})') from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceError(f'cannot read credentials file {path}: {type(exc).__name__}'
-                          ) from None
+    lines = read_option_file(path, 'credentials file', f'a file holding {CREDENTIALS_HELP}',
+                             SourceError, max_bytes=MAX_CREDENTIALS_BYTES).splitlines()
     line = next((text.strip('\r') for text in lines if text.strip()), '')
     user, sep, password = line.partition(':')
     if not sep or not user:
