@@ -78,6 +78,8 @@ class Stats:
     callback_errors: int = 0
     connection_losses: int = 0
     reconnects: int = 0
+    transport: str = ''  # a network stream's (rtsp: tcp, udp or auto; else its URL scheme)
+    last_error: str = ''  # the source's last warning or error (why it reconnected), redacted
     input_fps: float = 0.0
     processed_fps: float = 0.0
     mean_processed_fps: float = 0.0

@@ -173,6 +173,9 @@ PARAMS = (
     _param('reconnect_delay', ReconnectPolicy, 'initial_delay', SOURCE),
     _param('reconnect_max_delay', ReconnectPolicy, 'max_delay', SOURCE),
     _param('wait_for_source', ReconnectPolicy, kind=SOURCE, default=True),  # robots boot first
+    _param('read_timeout', ReconnectPolicy, kind=SOURCE),
+    _param('rtsp_transport', ReconnectPolicy, kind=SOURCE),
+    _param('rtsp_low_latency', ReconnectPolicy, kind=SOURCE),
     # model
     _param('model', NodeOptions, kind=MODEL),
     _param('labels', ModelOptions, kind=MODEL, ros_none=''),
