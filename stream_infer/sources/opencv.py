@@ -237,15 +237,18 @@ class CaptureSource(FrameSource):
         return True
 
     def _why_not(self, took: float = 0.0) -> str:
-        """Say why an open failed; a server that accepted and stayed silent is named as such."""
+        """Say why an open failed, probing a TCP server to tell down, silent and refusing."""
         if self.kind == 'camera':
             return 'no camera at that index, or it is busy'
         address, timeout = self._probe_address, self.policy.read_timeout
-        if (address is not None and took >= 0.9 * min(timeout, self.policy.open_timeout)
-                and tcp_accepts(address, timeout=min(timeout, 1.0))):
+        if address is None:
+            return 'unreachable, refused, wrong credentials, or not a video stream'
+        if not tcp_accepts(address, timeout=min(timeout, 1.0)):
+            return f'nothing accepts connections on {address[0]}:{address[1]} (server down?)'
+        if took >= 0.9 * min(timeout, self.policy.open_timeout):
             return (f'the server accepts connections but sent no stream within {took:.1f} s '
                     '(read_timeout)')
-        return 'unreachable, refused, wrong credentials, or not a video stream'
+        return 'the server refused the stream: wrong path or credentials, or not a video stream'
 
     def _open(self) -> Optional[bool]:
         if self.policy.wait_for_source:

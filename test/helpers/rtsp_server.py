@@ -141,9 +141,11 @@ def make_factory(args: argparse.Namespace, feeder: Feeder):
 
     factory.connect('media-configure', configure)
     if args.auth != 'none':
-        factory.add_role_from_structure(Gst.Structure.from_string(
-            'user, media.factory.access=(boolean)true, '
-            'media.factory.construct=(boolean)true')[0])
+        permissions = GstRtspServer.RTSPPermissions()
+        permissions.add_role('user')
+        permissions.add_permission_for_role('user', 'media.factory.access', True)
+        permissions.add_permission_for_role('user', 'media.factory.construct', True)
+        factory.set_permissions(permissions)
     return factory
 
 
@@ -151,7 +153,7 @@ def make_auth(args: argparse.Namespace):
     """Return the server's RTSPAuth (Basic or Digest, one user with the role 'user')."""
     auth = GstRtspServer.RTSPAuth()
     token = GstRtspServer.RTSPToken()
-    token.writable_structure().set_value('media.factory.role', 'user')
+    token.set_string('media.factory.role', 'user')
     if args.auth == 'basic':
         auth.add_basic(GstRtspServer.RTSPAuth.make_basic(args.user, args.password), token)
         auth.set_supported_methods(GstRtsp.RTSPAuthMethod.BASIC)
