@@ -23,11 +23,16 @@ packages, where the system python has no GStreamer RTSP server.
 """
 
 import logging
+import os
+from pathlib import Path
+import subprocess
+import sys
 import threading
 
 from helpers.frame_codes import read_code
 from helpers.rtsp_camera import missing_packages, RtspCamera
 import numpy as np
+from onnx_graphs import frame_code_model
 import pytest
 
 from stream_infer.errors import SourceError, UsageError
@@ -222,3 +227,39 @@ def test_a_stop_during_a_slow_start_stops_that_start(rtsp_camera):
     starter.join(15)
     assert short.wait(10) and short.stats().stop_reason == 'stopped'
     assert short.stop(timeout=5.0) is True
+
+
+def test_cli_stderr_has_only_our_lines_through_a_dead_and_a_restarting_server(
+        rtsp_camera, tmp_path):
+    """Issue 23 (4), issue 18: no FFmpeg or OpenCV line ([tcp @ 0x...], [ WARN:...]) on stderr."""
+    root = Path(__file__).resolve().parent.parent
+    model = frame_code_model(tmp_path / 'codes.onnx', batch=1)
+    cam = rtsp_camera()  # down when the CLI starts
+    env = dict(os.environ, PYTHONPATH=f'{root}{os.pathsep}{os.environ.get("PYTHONPATH", "")}')
+    env.pop('OPENCV_FFMPEG_LOGLEVEL', None)
+    cli = subprocess.Popen(
+        [sys.executable, '-m', 'stream_infer.cli', cam.url(), '--model', str(model),
+         '--json', '-', '--max-frames', '40', '--wait-for-source', '--reconnect-delay', '0.2',
+         '--reconnect-max-delay', '0.5', '--rtsp-transport', 'tcp', '--no-track'],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root, env=env)
+    try:
+        threading.Event().wait(1.5)  # a few refused attempts
+        cam.start()
+        for _ in range(10):
+            assert cli.stdout.readline(), 'the CLI ended before frames came'
+        cam.kill()
+        threading.Event().wait(1.0)
+        cam.start()
+        out, err = cli.communicate(timeout=120)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.communicate()
+    assert cli.returncode == 0, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    ours = ('stream-infer: ', 'frames ', 'detections: ', 'model: ')  # logging, progress, summary
+    assert lines and all(line.startswith(ours) or ' frames from rtsp://' in line
+                         for line in lines), err
+    assert sum('reconnect attempt' in line for line in lines) >= 2, err
+    assert any('nothing accepts connections' in line for line in lines), err
+    assert '[tcp @' not in err and 'WARN:' not in err and '\x1b[' not in err
