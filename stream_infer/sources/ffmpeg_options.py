@@ -45,9 +45,11 @@ RTSP_SCHEMES = ('rtsp', 'rtsps')
 TIMEOUT_SCHEMES = ('rtsp', 'rtsps', 'http', 'https')  # FFmpeg's socket I/O 'timeout' option
 # Low latency, RTSP: probe only what the SDP already says (no second of frames buffered while
 # FFmpeg estimates the frame rate), hand out each frame as it is decoded, and keep the RTP
-# reordering queue (UDP) to 100 ms.
-LOW_LATENCY = {'fflags': 'nobuffer', 'flags': 'low_delay', 'probesize': '32768',
-               'analyzeduration': '500000', 'fpsprobesize': '0', 'max_delay': '100000'}
+# reordering queue (UDP) to 100 ms. Not fflags=nobuffer: it discards the packets read while
+# probing, the session's first key frame among them, so the first frame waits for the next
+# key frame (a whole GOP; measured: 2.1 s instead of 0.4 s with a 2 s GOP).
+LOW_LATENCY = {'flags': 'low_delay', 'probesize': '32768', 'analyzeduration': '500000',
+               'fpsprobesize': '0', 'max_delay': '100000'}
 
 
 class _SharedEnvironment:

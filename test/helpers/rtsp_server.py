@@ -24,9 +24,11 @@ Each frame is gray with an 8 x 8 grid of black/white cells: bits 0-15 hold the f
 index, bits 16-63 the wall-clock time in milliseconds at which it was handed to the encoder
 (helpers.frame_codes.read_code reads them back), so a client measures glass-to-result
 latency on the same machine. Each session gets its own encoder, which starts with a key frame
-and then one every --gop seconds; --key-on-play (the default) sends one more as the session
+and then one every --gop seconds; --key-on-play (the default) sends more as the session
 starts playing, as many cameras do for a new client (the first went out before the client's
-PLAY), --no-key-on-play makes a client wait for the next one (up to --gop). Transports (--protocols tcp, udp or both) and authentication (--auth basic or
+PLAY), --no-key-on-play makes a client wait for the next one (up to --gop). threads=1 for
+x264: with several slices per frame FFmpeg's RTSP client decoded frames wrongly after each
+key frame. Transports (--protocols tcp, udp or both) and authentication (--auth basic or
 digest with --user/--password) are those of gst-rtsp-server.
 
 stdin commands (one per line): 'stall' stops feeding frames while every session stays open
@@ -105,14 +107,25 @@ class Feeder:
             index += 1
 
 
-def key_frame_when_playing(media, state: int) -> None:
-    """Ask the encoder for a key frame once the session plays (its first one went nowhere)."""
-    if state == Gst.State.PLAYING:
-        event = GstVideo.video_event_new_upstream_force_key_unit(Gst.CLOCK_TIME_NONE, True, 0)
-        media.get_element().get_by_name_recurse_up('pay0').send_event(event)
+def request_key_frames(medias: set, rounds: list) -> bool:
+    """
+    Ask every session's encoder for a key frame (a GLib timeout: every 100 ms, 6 rounds).
+
+    A session's data starts to flow a moment after its PLAY request (the pipeline's async
+    change to PLAYING), not known exactly here: several requests make sure one key frame is
+    among the first frames the client gets.
+    """
+    for media in list(medias):
+        element = media.get_element()
+        encoder = element.get_by_name_recurse_up('enc') if element is not None else None
+        if encoder is not None:
+            encoder.get_static_pad('src').send_event(
+                GstVideo.video_event_new_upstream_force_key_unit(Gst.CLOCK_TIME_NONE, True, 0))
+    rounds[0] -= 1
+    return rounds[0] > 0
 
 
-def make_factory(args: argparse.Namespace, feeder: Feeder):
+def make_factory(args: argparse.Namespace, feeder: Feeder, medias: set):
     """Return the media factory: appsrc -> x264 (zerolatency, --gop) -> RTP, per session."""
     key_int = max(1, int(round(args.gop * args.fps)))
     launch = (
@@ -120,8 +133,8 @@ def make_factory(args: argparse.Namespace, feeder: Feeder):
         f'leaky-type=downstream '
         f'caps=video/x-raw,format=GRAY8,width={args.width},height={args.height},'
         f'framerate={args.fps}/1 ! videoconvert ! video/x-raw,format=I420 ! '
-        f'x264enc tune=zerolatency speed-preset=ultrafast key-int-max={key_int} threads=1 '  # one slice a frame
-        f'bitrate={args.bitrate} ! rtph264pay name=pay0 pt=96 config-interval=-1 )')
+        f'x264enc name=enc tune=zerolatency speed-preset=ultrafast key-int-max={key_int} '
+        f'threads=1 bitrate={args.bitrate} ! rtph264pay name=pay0 pt=96 config-interval=-1 )')
     factory = GstRtspServer.RTSPMediaFactory()
     factory.set_launch(launch)
     factory.set_shared(False)
@@ -135,9 +148,9 @@ def make_factory(args: argparse.Namespace, feeder: Feeder):
     def configure(unused_factory, media) -> None:  # each session its own media
         appsrc = media.get_element().get_by_name_recurse_up('src')
         feeder.attach(appsrc)
-        media.connect('unprepared', lambda unused: feeder.detach(appsrc))
-        if args.key_on_play:
-            media.connect('new-state', key_frame_when_playing)
+        medias.add(media)
+        media.connect('unprepared', lambda unused: (feeder.detach(appsrc),
+                                                    medias.discard(media)))
 
     factory.connect('media-configure', configure)
     if args.auth != 'none':
@@ -195,7 +208,12 @@ def main() -> None:
     server.set_service(str(args.port))
     if args.auth != 'none':
         server.set_auth(make_auth(args))
-    server.get_mount_points().add_factory(args.path, make_factory(args, feeder))
+    medias: set = set()
+    server.get_mount_points().add_factory(args.path, make_factory(args, feeder, medias))
+    if args.key_on_play:  # once the PLAY answer is out, so the key frame reaches the client
+        server.connect('client-connected', lambda unused, client: client.connect(
+            'play-request', lambda *unused: GLib.timeout_add(100, request_key_frames, medias,
+                                                             [6])))
     if server.attach(None) == 0:
         print(f'cannot listen on port {args.port}', file=sys.stderr, flush=True)
         sys.exit(1)
