@@ -60,9 +60,9 @@ from stream_infer.options import (
     CHANNEL_ORDERS, check_value, from_mapping, ModelOptions, option_fields, PostprocessOptions,
     ReconnectPolicy, SourceOptions, TrackerOptions, updated)
 from stream_infer.pipeline import Hooks, Lane, LaneRun, LiveSettings, Pipeline, StopReason
+from stream_infer.results import Prediction, StreamResult
 from stream_infer.run_control import (
     check_previous_run_over, join_run, log_run, source_health)
-from stream_infer.results import Prediction, StreamResult
 from stream_infer.sources import Frame, FrameSource, open_source, PushSource, SourceState
 from stream_infer.stats import Stats, StatsRecorder
 from stream_infer.tracking import Tracker

@@ -34,12 +34,12 @@ from helpers.rtsp_camera import missing_packages, RtspCamera
 import numpy as np
 from onnx_graphs import frame_code_model
 import pytest
+from test_network_stream import wait_until
 
 from stream_infer.errors import SourceError, UsageError
 from stream_infer.options import ReconnectPolicy
 from stream_infer.sources.credentials import with_credentials
 from stream_infer.stream import InferenceStream
-from test_network_stream import wait_until
 
 pytestmark = pytest.mark.skipif(bool(missing_packages()), reason=missing_packages() or 'ok')
 SECRET = 'rtsp-s3cr3t:pw'

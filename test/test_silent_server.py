@@ -27,11 +27,11 @@ import sys
 
 import numpy as np
 import pytest
+from test_network_stream import free_port, wait_until
 
 from stream_infer.errors import SourceError
 from stream_infer.options import ReconnectPolicy
 from stream_infer.stream import InferenceStream
-from test_network_stream import free_port, wait_until
 
 SILENT = 'import socket, sys, time\n' \
          's = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16)\n' \
@@ -64,8 +64,8 @@ def test_a_silent_server_fails_the_open_after_read_timeout_naming_it(silent_port
 
 
 @pytest.mark.parametrize('scheme', ['rtsp', 'http'])
-def test_a_silent_server_is_reported_and_retried_while_waiting_for_it(silent_port, scheme,
-                                                                       caplog):
+def test_a_silent_server_is_reported_and_retried_while_waiting_for_it(
+        silent_port, scheme, caplog):
     caplog.set_level(logging.INFO)
     policy = ReconnectPolicy(open_timeout=30.0, read_timeout=1.0, wait_for_source=True,
                              initial_delay=0.1, max_delay=0.2)

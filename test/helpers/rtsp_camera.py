@@ -28,7 +28,7 @@ SERVER = Path(__file__).resolve().parent / 'rtsp_server.py'
 SYSTEM_PYTHON = '/usr/bin/python3'
 APT_PACKAGES = ('python3-gi', 'gir1.2-gst-rtsp-server-1.0', 'gstreamer1.0-plugins-base',
                 'gstreamer1.0-plugins-good', 'gstreamer1.0-plugins-ugly')
-_CHECK = '''
+_CHECK = """
 import gi
 gi.require_version('Gst', '1.0'); gi.require_version('GstRtspServer', '1.0')
 gi.require_version('GstVideo', '1.0')
@@ -37,7 +37,7 @@ Gst.init(None)
 missing = [e for e in ('appsrc', 'videoconvert', 'x264enc', 'rtph264pay')
            if Gst.ElementFactory.find(e) is None]
 print(' '.join(missing))
-'''
+"""
 _missing: Optional[str] = None
 
 
