@@ -16,15 +16,20 @@
 Several RTSP cameras in one node, over real DDS: each its detections and its diagnostics.
 
 Two gst-rtsp-server processes (H.264); one is killed and restarted while the other goes on.
-/diagnostics shows per camera the transport, the reconnect count and the last error.
+/diagnostics shows per camera the transport, the reconnect count and the last error. The node
+process's own output through a camera that is down, comes up and restarts holds none of
+FFmpeg's or OpenCV's lines (issue 18: `[tcp @ 0x...]` in ros2 launch output).
 Skipped, naming the Debian packages, where the system python has no GStreamer RTSP server.
 """
+
+import signal
 
 from diagnostic_msgs.msg import DiagnosticArray
 from helpers.rtsp_camera import missing_packages, RtspCamera
 import pytest
-from ros_harness import wait_for
+from ros_harness import constant_end2end_model, RELIABLE_QOS, wait_for
 from test_ros_node_cameras import code_model, start_cameras, statuses
+from test_ros_node_process import start_process
 from vision_msgs.msg import Detection2DArray
 
 __all__ = ['code_model']  # fixtures
@@ -72,3 +77,34 @@ def test_two_rtsp_cameras_in_one_node_each_with_transport_reconnects_and_last_er
     assert 'nothing accepts connections' in gate['last_error'] \
         or 'stream lost' in gate['last_error'], gate
     assert dock['reconnects'] == '0' and dock['last_error'] == '' and dock['transport'] == 'tcp'
+
+
+def test_node_process_output_has_no_ffmpeg_or_opencv_lines_through_restarts(ros, tmp_path):
+    model = constant_end2end_model(tmp_path / 'const.onnx', [[8, 8, 24, 40, 0.9, 0]])
+    cam = RtspCamera()  # down when the node starts
+    got = ros.collect(Detection2DArray, '/rtspproc/detections', RELIABLE_QOS)
+    proc, log = start_process(tmp_path, 'rtspproc', f'source:={cam.url()}', f'model:={model}',
+                              'layout:=end2end', 'reconnect_delay:=0.1',
+                              'reconnect_max_delay:=0.3', 'rtsp_transport:=tcp')
+    try:
+        assert wait_for(lambda: 'nothing accepts connections' in
+                        (tmp_path / 'rtspproc.log').read_text() or proc.poll() is not None,
+                        timeout=60)
+        cam.start()
+        assert wait_for(lambda: len(got) >= 10, timeout=30)
+        cam.kill()
+        before = len(got)
+        cam.start()
+        assert wait_for(lambda: len(got) >= before + 10, timeout=30)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=15) == 0
+    finally:
+        cam.kill()
+        if proc.poll() is None:
+            proc.kill()
+        log.close()
+    text = (tmp_path / 'rtspproc.log').read_text()
+    print(text)
+    for noise in ('[tcp @', '[rtsp @', '[ WARN:', '[ERROR:', 'cap.cpp', 'VIDEOIO'):
+        assert noise not in text, noise
+    assert 'reconnect attempt' in text and 'reconnected after' in text
