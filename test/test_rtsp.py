@@ -135,10 +135,12 @@ def test_authentication_with_the_credentials_file_and_the_secret_nowhere(
     assert SECRET not in repr(stream.stats())
 
 
-def test_a_restarted_server_with_another_resolution_is_reconnected_to(rtsp_camera, caplog):
+@pytest.mark.parametrize('transport', ['tcp', 'udp'])
+def test_a_restarted_server_with_another_resolution_is_reconnected_to(rtsp_camera, caplog,
+                                                                       transport):
     cam = rtsp_camera().start()
     caplog.set_level(logging.INFO)
-    stream = stream_of(cam.url(), rtsp_transport='tcp')
+    stream = stream_of(cam.url(), rtsp_transport=transport, read_timeout=2.0)
     frames = Frames(stream)
     with stream:
         assert wait_until(lambda: frames.count() >= 10)
@@ -155,13 +157,17 @@ def test_a_restarted_server_with_another_resolution_is_reconnected_to(rtsp_camer
     assert set(shapes[:first_new]) == {(240, 320, 3)} and set(shapes[first_new:]) == {
         (480, 640, 3)}
     assert 'reconnected after' in caplog.text
+    assert stats.transport == transport
     assert ('nothing accepts connections on 127.0.0.1' in stats.last_error  # a failed attempt
-            or 'stream lost (connection closed' in stats.last_error), stats.last_error
+            or 'stream lost (connection closed' in stats.last_error  # udp: the RTSP socket
+            or 'stalled' in stats.last_error), stats.last_error  # udp: no more packets
 
 
-def test_a_server_that_keeps_the_session_but_stops_sending_is_a_stall(rtsp_camera, caplog):
+@pytest.mark.parametrize('transport', ['tcp', 'udp'])
+def test_a_server_that_keeps_the_session_but_stops_sending_is_a_stall(rtsp_camera, caplog,
+                                                                       transport):
     cam = rtsp_camera().start()
-    stream = stream_of(cam.url(), rtsp_transport='tcp', read_timeout=1.0)
+    stream = stream_of(cam.url(), rtsp_transport=transport, read_timeout=1.0)
     frames = Frames(stream)
     with stream:
         assert wait_until(lambda: frames.count() >= 5)
