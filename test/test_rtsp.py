@@ -136,8 +136,8 @@ def test_authentication_with_the_credentials_file_and_the_secret_nowhere(
 
 
 @pytest.mark.parametrize('transport', ['tcp', 'udp'])
-def test_a_restarted_server_with_another_resolution_is_reconnected_to(rtsp_camera, caplog,
-                                                                       transport):
+def test_a_restarted_server_with_another_resolution_is_reconnected_to(
+        rtsp_camera, caplog, transport):
     cam = rtsp_camera().start()
     caplog.set_level(logging.INFO)
     stream = stream_of(cam.url(), rtsp_transport=transport, read_timeout=2.0)
@@ -164,8 +164,8 @@ def test_a_restarted_server_with_another_resolution_is_reconnected_to(rtsp_camer
 
 
 @pytest.mark.parametrize('transport', ['tcp', 'udp'])
-def test_a_server_that_keeps_the_session_but_stops_sending_is_a_stall(rtsp_camera, caplog,
-                                                                       transport):
+def test_a_server_that_keeps_the_session_but_stops_sending_is_a_stall(
+        rtsp_camera, caplog, transport):
     cam = rtsp_camera().start()
     stream = stream_of(cam.url(), rtsp_transport=transport, read_timeout=1.0)
     frames = Frames(stream)
