@@ -44,6 +44,7 @@ from stream_infer.options import (
 from stream_infer.results import StreamResult
 from stream_infer.sinks import JsonLinesSink, VideoSink
 from stream_infer.sources import redact
+from stream_infer.sources.image_decoding import quiet_opencv_logs
 from stream_infer.stream import InferenceStream
 
 PROG = 'stream-infer'
@@ -57,7 +58,7 @@ FLAG_NAMES = {'iou_threshold': '--iou', 'class_agnostic': '--agnostic',
 # The option classes the CLI exposes, each as a flag group.
 OPTION_GROUPS = (('model', ModelOptions), ('detections', PostprocessOptions),
                  ('tracking', TrackerOptions), ('source', SourceOptions),
-                 ('reconnect (cameras and network streams)', ReconnectPolicy))
+                 ('connection (cameras and network streams)', ReconnectPolicy))
 
 
 def add_option_flags(group: argparse._ArgumentGroup, cls: type, prefix: str = '',
@@ -76,9 +77,9 @@ def add_option_flags(group: argparse._ArgumentGroup, cls: type, prefix: str = ''
         flag = FLAG_NAMES.get(name, '--' + name.replace('_', '-')) if not prefix \
             else '--' + dest.replace('_', '-')
         text = meta['help']
-        if meta['kind'] is bool:
-            group.add_argument(flag, dest=dest, action='store_true', default=f.default,
-                               help=text)
+        if meta['kind'] is bool:  # a true default can be turned off: --no-<flag>
+            action = argparse.BooleanOptionalAction if f.default else 'store_true'
+            group.add_argument(flag, dest=dest, action=action, default=f.default, help=text)
         elif meta['kind'] is tuple:
             singular = name[:-2] if name.endswith('ses') else name.rstrip('s')
             group.add_argument(flag, dest=dest, nargs='+', default=f.default,
@@ -330,6 +331,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.max_frames is not None and args.max_frames < 1:
         return _error(f'--max-frames must be >= 1, got {args.max_frames}')
     serial_opencv()  # the engine's threads already run beside the model
+    quiet_opencv_logs()  # every reconnect is logged here, with its reason
     post = option_values(args, PostprocessOptions)
     post['classes'] = _classes(post['classes'])
     model = option_values(args, ModelOptions)

@@ -39,6 +39,7 @@ from stream_infer.errors import ConfigurationError
 T = TypeVar('T')
 
 LAYOUTS = ('auto', 'yolov8', 'yolov5', 'end2end')
+RTSP_TRANSPORTS = ('auto', 'tcp', 'udp')
 CHANNEL_ORDERS = ('BGR', 'RGB')
 
 
@@ -211,13 +212,14 @@ class TrackerOptions:
 @dataclass(frozen=True)
 class ReconnectPolicy:
     """
-    How live and network sources recover from failures and stalls.
+    How live and network sources connect, and recover from failures and stalls.
 
     The delay before attempt k is initial_delay * 2**k, capped at max_delay; max_attempts None
     means forever. open_timeout and read_timeout bound network opens and reads: a read that
     gets no data for read_timeout is a stall and triggers a reconnect. A TCP stream's server is
     probed every probe_interval while waiting, so a server that comes back is reconnected to
     within about probe_interval plus its open time, whatever the backoff has grown to.
+    rtsp_transport and rtsp_low_latency choose FFmpeg's options for rtsp:// streams (doc/rtsp.md).
 
         >>> [ReconnectPolicy(initial_delay=0.5, max_delay=1.5).delay(k) for k in range(3)]
         [0.5, 1.0, 1.5]
@@ -235,7 +237,9 @@ class ReconnectPolicy:
     open_timeout: float = option(10.0, 'network sources: longest wait to open, seconds',
                                  above=0.0)
     read_timeout: float = option(5.0, 'network sources: seconds without data that count as '
-                                 'a stall', above=0.0)
+                                 'a stall; also while opening, so a server that accepts the '
+                                 'connection and sends nothing is reported and retried after '
+                                 'this long', above=0.0)
     wait_for_source: bool = option(False, 'cameras and network streams: when the first open '
                                    'fails, keep retrying with the same backoff (state '
                                    'reconnecting) instead of failing; the first open then '
@@ -245,6 +249,15 @@ class ReconnectPolicy:
                                    'waiting to reconnect, check this often (a plain TCP '
                                    'connect) whether the server is back, and reconnect at '
                                    'once when it is', bounds=(None, 60.0), above=0.0)
+    rtsp_transport: str = option('auto', 'rtsp:// streams: RTP over the RTSP TCP connection '
+                                 '(tcp: passes firewalls and NAT, no losses), over UDP (udp: '
+                                 'no head-of-line blocking; losses show as smeared frames), or '
+                                 "auto (FFmpeg's default: UDP, then TCP when UDP fails)",
+                                 choices=RTSP_TRANSPORTS)
+    rtsp_low_latency: bool = option(True, 'rtsp:// streams: probe only what the server '
+                                    'announces and hand out each frame as soon as it is '
+                                    "decoded (false: FFmpeg's defaults, which buffer about a "
+                                    'second of frames at every (re)connect)')
 
     def __post_init__(self) -> None:
         check_options(self)
@@ -372,6 +385,6 @@ class DepthOptions:
 
 
 __all__ = ['CHANNEL_ORDERS', 'DecodeOptions', 'DepthOptions', 'LAYOUTS', 'ModelOptions',
-           'PostprocessOptions', 'ReconnectPolicy', 'SourceOptions', 'TrackerOptions',
-           'check_options', 'check_value', 'describe_accepted', 'from_mapping', 'option',
+           'PostprocessOptions', 'ReconnectPolicy', 'RTSP_TRANSPORTS', 'SourceOptions',
+           'TrackerOptions', 'check_options', 'check_value', 'describe_accepted', 'from_mapping', 'option',
            'option_fields', 'updated']

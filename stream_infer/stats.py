@@ -79,6 +79,8 @@ class Stats:
     detections_2d_only: int = 0  # detections on frames with depth left without a 3D box
     connection_losses: int = 0
     reconnects: int = 0
+    transport: str = ''  # a network stream's (rtsp: tcp, udp or auto; else its URL scheme)
+    last_error: str = ''  # the source's last warning or error (why it reconnected), redacted
     input_fps: float = 0.0
     processed_fps: float = 0.0
     mean_processed_fps: float = 0.0

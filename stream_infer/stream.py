@@ -61,6 +61,8 @@ from stream_infer.options import (
     ReconnectPolicy, SourceOptions, TrackerOptions, updated)
 from stream_infer.pipeline import Hooks, Lane, LaneRun, LiveSettings, Pipeline, StopReason
 from stream_infer.results import Prediction, StreamResult
+from stream_infer.run_control import (
+    check_previous_run_over, join_run, log_run, source_health)
 from stream_infer.sources import Frame, FrameSource, open_source, PushSource, SourceState
 from stream_infer.stats import Stats, StatsRecorder
 from stream_infer.stream_support import CallbackList, channel_order, summary_state
@@ -183,6 +185,7 @@ class InferenceStream:
         self._names = [lane.name for lane in self._lanes]
         self._pipeline: Optional[Pipeline] = None
         self._closed = False
+        self._stop_asked = threading.Event()  # a stop() that could not wait for a start
         self._result_cbs = CallbackList()
         self._prediction_cbs = CallbackList()
         self._start_cbs = CallbackList()
@@ -418,7 +421,7 @@ class InferenceStream:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> 'InferenceStream':
         """Open the sources; start the capture, inference and delivery threads; return self."""
-        self._begin().start()
+        self._begin(deliver_here=False)
         return self
 
     def run(self) -> Stats:
@@ -429,8 +432,7 @@ class InferenceStream:
         here. Returns the final stats. Ctrl-C (KeyboardInterrupt) stops the stream cleanly and
         is re-raised.
         """
-        pipeline = self._begin()
-        pipeline.start(deliver_here=True)
+        pipeline = self._begin(deliver_here=True)
         try:
             pipeline.deliver_loop()
         except KeyboardInterrupt:
@@ -439,12 +441,14 @@ class InferenceStream:
             raise
         return self.stats()
 
-    def _begin(self) -> Pipeline:
-        with self._lock:
+    def _begin(self, deliver_here: bool) -> Pipeline:
+        with self._lock:  # held until the threads run: a stop() meanwhile stops this run
             if self._closed:
                 raise UsageError('this InferenceStream is closed; create a new one')
             if self.running:
                 raise UsageError('the stream is already running; stop() it first')
+            check_previous_run_over(self._pipeline)
+            self._stop_asked.clear()
             open_all(self.sources)  # raises SourceError with a clear message
             self._stats.reset()
             for lane in self._lanes:
@@ -454,15 +458,11 @@ class InferenceStream:
                                 Hooks(self._deliver, self._started, self._finished,
                                       self._source_ended),
                                 self.max_batch)
+            if self._stop_asked.is_set():  # stop() during the opens: this run ends at once
+                pipeline.end(StopReason.STOPPED)
             self._pipeline = pipeline
-        for run in pipeline.runs:
-            LOG.info('streaming from %s (%s; model on %s, tracking %s)',
-                     run.lane.source.description,
-                     'live: newest frame wins' if run.drop else 'every frame',
-                     self._detector.provider, 'on' if self._tracking else 'off')
-        if len(pipeline.runs) > 1:
-            LOG.info('%d sources share the model, up to %d frames per run', len(pipeline.runs),
-                     pipeline.max_batch)
+            log_run(pipeline, self._detector.provider, self._tracking)
+            pipeline.start(deliver_here)
         return pipeline
 
     def wait(self, timeout: Optional[float] = None) -> bool:
@@ -475,10 +475,18 @@ class InferenceStream:
         Stop the run, join its threads and release the source; True when all were joined.
 
         Returns within timeout seconds. A thread still blocked in a native read (a stalled
-        network stream, up to read_timeout) is left to finish by itself and reported (False).
-        Called from a callback (the delivery thread), it only asks the run to end.
+        network stream, up to read_timeout) is left to finish by itself and reported (False);
+        start() is refused until it has exited (stop() again waits for it). A start() still
+        opening its sources ends its run as soon as they are open (False when that takes
+        longer than timeout). Called from a callback (the delivery thread), it only asks the
+        run to end.
         """
+        deadline = time.monotonic() + timeout
+        self._stop_asked.set()
+        if not self._lock.acquire(timeout=max(0.0, timeout)):
+            return False  # a start() is opening its sources: it sees _stop_asked
         pipeline = self._pipeline
+        self._lock.release()
         if pipeline is None:
             return True
         pipeline.end(StopReason.STOPPED)
@@ -486,17 +494,7 @@ class InferenceStream:
         current = threading.current_thread()
         if current is pipeline.loop_thread or current in pipeline.workers():
             return False  # a callback: the run ends when it returns
-        deadline = time.monotonic() + timeout
-        pipeline.done.wait(max(0.0, deadline - time.monotonic()))
-        for thread in pipeline.workers():
-            thread.join(max(0.0, deadline - time.monotonic()))
-        alive = [t.name for t in pipeline.workers() if t.is_alive()]
-        if alive or not pipeline.done.is_set():
-            LOG.warning('stop(): %s still busy after %.1f s (a blocking read, model call or '
-                        'callback); it will exit by itself when that returns',
-                        ', '.join(alive) or 'the delivery loop', timeout)
-            return False
-        return True
+        return join_run(pipeline, deadline)
 
     def close(self) -> None:
         """Stop, and release the detector when the stream created it."""
@@ -531,8 +529,7 @@ class InferenceStream:
                 running, reason = False, run.reason  # this source ended, others go on
             return lane.stats.snapshot(
                 source=lane.source.description, source_state=lane.source.state,
-                running=running, stop_reason=reason or '', connection_losses=lane.source.losses,
-                reconnects=lane.source.reconnects,
+                running=running, stop_reason=reason or '', **source_health(lane.source),
                 frames_dropped=lane.source.skipped + (run.slot.dropped if run else 0))
         sources = self.sources
         buffer_drops = pipeline.dropped if pipeline is not None else 0

@@ -181,6 +181,9 @@ PARAMS = (
     _param('reconnect_delay', ReconnectPolicy, 'initial_delay', SOURCE),
     _param('reconnect_max_delay', ReconnectPolicy, 'max_delay', SOURCE),
     _param('wait_for_source', ReconnectPolicy, kind=SOURCE, default=True),  # robots boot first
+    _param('read_timeout', ReconnectPolicy, kind=SOURCE),
+    _param('rtsp_transport', ReconnectPolicy, kind=SOURCE),
+    _param('rtsp_low_latency', ReconnectPolicy, kind=SOURCE),
     # 3D from an aligned depth image (topic mode)
     _param('depth', NodeOptions, kind=SOURCE),
     _param('depth_transport', NodeOptions, kind=SOURCE),

@@ -140,6 +140,7 @@ class FrameSource:
     description = 'source'
     live = False
     kind = 'source'
+    transport = ''  # network streams: how they are carried (rtsp: tcp, udp or auto)
     stamps_frames = True  # read() may restamp frames with clock (False: the caller stamps them)
 
     def __init__(self) -> None:
@@ -149,6 +150,7 @@ class FrameSource:
         self.losses = 0  # connection losses (failed reads, stalls)
         self.reconnects = 0  # successful recoveries
         self.skipped = 0  # frames the source itself dropped (pacing lag, push replaced)
+        self.last_error = ''  # the last warning or error it reported (redacted), for health
         self.listener: Optional[StateListener] = None
         self.clock: Optional[Callable[[], float]] = None
         self._interrupt = threading.Event()
@@ -161,6 +163,8 @@ class FrameSource:
         self.state = state
         if message:
             LOG.log(level, '%s: %s', self.description, redact(message))
+            if level >= logging.WARNING:
+                self.last_error = redact(message)
         listener = self.listener
         if listener is not None:
             listener(state, redact(message))
@@ -174,6 +178,7 @@ class FrameSource:
         """
         self._interrupt.clear()
         self.losses = self.reconnects = self.skipped = 0
+        self.last_error = ''
         self.set_state(SourceState.CONNECTING)
         if self._open() is False:
             return  # it connects on its first read (CaptureSource with wait_for_source)

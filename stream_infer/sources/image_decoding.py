@@ -43,6 +43,7 @@ follow their EXIF orientation (as cv2.imread does).
 """
 
 import io
+import os
 from typing import Optional
 
 import cv2
@@ -147,11 +148,16 @@ def declared_size(data: bytes) -> Optional[tuple]:
 
 def quiet_opencv_logs() -> None:
     """
-    Stop OpenCV's own log lines (e.g. '[ERROR] imdecode_ ... can't read header') on stderr.
+    Stop OpenCV's and FFmpeg's own log lines on stderr (the process reports problems itself).
 
-    For processes that report bad input themselves (the ROS node counts and logs it,
-    throttled): a process-wide setting, so the core never calls it by itself.
+    OpenCV's: '[ERROR] imdecode_ ... can't read header', '[ WARN] ... Stream timeout
+    triggered'; FFmpeg's (through OpenCV): '[tcp @ 0x...] Connection to tcp://... failed'. For
+    processes that report bad input and lost streams themselves (the CLI and the ROS node log
+    each reconnect with its reason): a process-wide setting, so the core never calls it by
+    itself. FFmpeg's level is read once, by the process's first FFmpeg open, so call this
+    before opening any stream; an OPENCV_FFMPEG_LOGLEVEL set in the environment is kept.
     """
+    os.environ.setdefault('OPENCV_FFMPEG_LOGLEVEL', '-8')  # AV_LOG_QUIET
     try:
         cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
     except AttributeError:  # an OpenCV build without the logging module

@@ -40,6 +40,7 @@ from stream_infer.errors import SourceError
 from stream_infer.options import ReconnectPolicy
 from stream_infer.sources.base import (
     ACCEPTED, FrameSource, LOG, now_raw, RawFrame, redact, SourceState)
+from stream_infer.sources.ffmpeg_options import ffmpeg_options, open_network_capture
 
 
 def fps_of(cap: 'cv2.VideoCapture') -> Optional[float]:
@@ -188,6 +189,8 @@ class CaptureSource(FrameSource):
     stream that is not up yet at boot). While a TCP stream waits between attempts its server
     is probed every policy.probe_interval: once it accepts connections again (after having
     refused them), the next attempt starts at once instead of after the rest of the backoff.
+    Network streams are opened with FFmpeg options from the policy (ffmpeg_options); transport
+    says which (rtsp: tcp, udp or auto; else the URL's scheme).
     """
 
     live = True
@@ -204,35 +207,54 @@ class CaptureSource(FrameSource):
             self.kind = 'network'
             self.description = redact(target)
             self._probe_address = tcp_address(target)
+            scheme = urlsplit(target).scheme.lower()
+            self.transport = (self.policy.rtsp_transport if scheme in ('rtsp', 'rtsps')
+                              else scheme)
         self._cap: Optional[cv2.VideoCapture] = None
         self._server_was_down = False  # a probe saw the server refuse since the last attempt
+        self._failure = ''  # why the last connect failed, when known
 
     def _new_capture(self) -> 'cv2.VideoCapture':
         if self.kind == 'camera':
             return cv2.VideoCapture(self.target)
-        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.policy.open_timeout * 1000),
-                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.policy.read_timeout * 1000)]
-        return cv2.VideoCapture(self.target, cv2.CAP_FFMPEG, params)
+        policy = self.policy
+        params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(policy.open_timeout * 1000),
+                  cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(policy.read_timeout * 1000)]
+        options = ffmpeg_options(self.target, policy.rtsp_transport, policy.rtsp_low_latency,
+                                 policy.read_timeout)
+        return open_network_capture(self.target, options, params)
 
     def _connect(self) -> bool:
+        started = time.monotonic()
         cap = self._new_capture()
         if not cap.isOpened():
             cap.release()
+            self._failure = self._why_not(time.monotonic() - started)
             return False
         self._cap = cap
         self.fps = fps_of(cap)
         self._server_was_down = False
         return True
 
-    def _why_not(self) -> str:
-        return ('no camera at that index, or it is busy' if self.kind == 'camera'
-                else 'unreachable, refused, wrong credentials, or not a video stream')
+    def _why_not(self, took: float = 0.0) -> str:
+        """Say why an open failed, probing a TCP server to tell down, silent and refusing."""
+        if self.kind == 'camera':
+            return 'no camera at that index, or it is busy'
+        address, timeout = self._probe_address, self.policy.read_timeout
+        if address is None:
+            return 'unreachable, refused, wrong credentials, or not a video stream'
+        if not tcp_accepts(address, timeout=min(timeout, 1.0)):
+            return f'nothing accepts connections on {address[0]}:{address[1]} (server down?)'
+        if took >= 0.9 * min(timeout, self.policy.open_timeout):
+            return (f'the server accepts connections but sent no stream within {took:.1f} s '
+                    '(read_timeout)')
+        return 'the server refused the stream: wrong path or credentials, or not a video stream'
 
     def _open(self) -> Optional[bool]:
         if self.policy.wait_for_source:
             return False  # the capture thread's first read connects (and retries)
         if not self._connect():
-            raise SourceError(f'cannot open {self.description} ({self._why_not()}); '
+            raise SourceError(f'cannot open {self.description} ({self._failure}); '
                               f'accepted: {ACCEPTED}')
         return None
 
@@ -244,6 +266,7 @@ class CaptureSource(FrameSource):
     def _read(self) -> Optional[RawFrame]:
         while not self._interrupt.is_set():
             if self._cap is not None:
+                started = time.monotonic()
                 ok, image = self._cap.read()
                 if ok and image is not None:
                     return now_raw(image)
@@ -251,17 +274,23 @@ class CaptureSource(FrameSource):
                     break
                 self._release()
                 self.losses += 1
-                reason = 'stream lost or stalled'
+                reason = self._loss_reason(time.monotonic() - started)
             elif self.state == SourceState.CONNECTING:  # wait_for_source: the first open
                 if self._connect():
                     self._set_opened('opened')
                     continue
-                reason = f'cannot open yet ({self._why_not()})'
+                reason = f'cannot open yet ({self._failure})'
             else:
                 reason = 'not connected'
             if not self._reconnect(reason):
                 return None
         return None
+
+    def _loss_reason(self, took: float) -> str:
+        timeout = self.policy.read_timeout
+        if self.kind == 'network' and took >= 0.9 * timeout:
+            return f'stream stalled: no frame for {took:.1f} s (read_timeout {timeout:g} s)'
+        return 'stream lost (connection closed, or a frame could not be read)'
 
     def _reconnect(self, reason: str) -> bool:
         policy = self.policy
@@ -278,6 +307,8 @@ class CaptureSource(FrameSource):
                                f'reconnected after {attempt + 1} attempt(s)')
                 return True
             attempt += 1
+            reason = f'cannot reopen ({self._failure})'
+
         self.set_state(SourceState.FAILED, f'gave up after {attempt} reconnect attempts',
                        logging.ERROR)
         return False

@@ -63,3 +63,21 @@ def write_video(path: Path, indices: Sequence[int], fps: float = 25.0, width: in
         writer.write(stamp_index(index, width, height))
     writer.release()
     return path
+
+
+CODE_COLS = CODE_ROWS = 8  # helpers/rtsp_server.py: 64 cells, index (16 bits) + time in ms (48)
+
+
+def read_code(image: np.ndarray) -> tuple:
+    """
+    Return (index, millis) from a frame of helpers/rtsp_server.py (8 x 8 cells, white = 1).
+
+    millis is the server's wall clock when it handed the frame to its encoder, in ms.
+    """
+    gray = image if image.ndim == 2 else image[:, :, 1]
+    height, width = gray.shape[:2]
+    ys = (np.arange(CODE_ROWS) * 2 + 1) * height // (2 * CODE_ROWS)
+    xs = (np.arange(CODE_COLS) * 2 + 1) * width // (2 * CODE_COLS)
+    bits = (gray[np.ix_(ys, xs)] > 128).reshape(-1).astype(np.uint64)
+    value = int((bits << np.arange(CODE_ROWS * CODE_COLS, dtype=np.uint64)).sum())
+    return value & 0xFFFF, value >> 16
