@@ -15,6 +15,9 @@
 """
 Drawing detections with supervision's annotators: boxes, labels (class, score, track id), traces.
 
+Instance masks (segmentation models) are drawn translucent in the class colour, oriented boxes
+(OBB models, data['xyxyxyxy']) as their rotated outline instead of the axis-aligned box.
+
 Used by the CLI (--output) and the ROS node (`annotated` topic). annotate() never draws on the
 frame it is given (frames are shared between consumers): it returns a new image.
 """
@@ -40,7 +43,8 @@ def labels_for(detections: sv.Detections, names: Optional[Sequence[str]] = None)
 
 class FrameAnnotator:
     """
-    Boxes coloured by class, labels with class, score and track id, and track traces.
+    Boxes (or oriented boxes) and masks coloured by class, labels with class, score and track
+    id, and track traces.
 
     traces keep the last trace_length centre points of each track (state across frames: call
     reset() when the stream restarts). Thread-safe: one lock around the drawing.
@@ -63,6 +67,8 @@ class FrameAnnotator:
         self.class_names = list(class_names) if class_names else None
         self._lock = threading.Lock()
         self._boxes = sv.BoxAnnotator(thickness=thickness)
+        self._oriented = sv.OrientedBoxAnnotator(thickness=thickness)
+        self._masks = sv.MaskAnnotator(opacity=0.45)
         self._labels = sv.LabelAnnotator(text_scale=text_scale, text_padding=4,
                                          smart_position=True)
         self._trace = sv.TraceAnnotator(trace_length=int(trace_length), thickness=thickness,
@@ -85,9 +91,12 @@ class FrameAnnotator:
             if dets.class_id is None:  # the annotators colour by class
                 dets = dets[np.arange(len(dets))]
                 dets.class_id = columns(dets).class_id
+            if dets.mask is not None:  # translucent, under the boxes and labels
+                scene = self._masks.annotate(scene, dets)
             if self.traces and dets.tracker_id is not None:
                 scene = self._trace.annotate(scene, _tracked(dets))
-            scene = self._boxes.annotate(scene, dets)
+            oriented = sv.config.ORIENTED_BOX_COORDINATES in dets.data
+            scene = (self._oriented if oriented else self._boxes).annotate(scene, dets)
             if self.labels:
                 scene = self._labels.annotate(scene, dets, labels=labels_for(
                     dets, self.class_names))

@@ -19,6 +19,8 @@ Roboflow-style prediction dicts from sv.Detections (what on_prediction and --jso
 'tracker_id'}], 'image': {'width', 'height'}, 'frame_id', 'timestamp', ...} with x, y the box
 centre in original-image pixels; tracker_id is None when the detection is on no track.
 Columns are computed with numpy and converted once (tolist), then zipped into dicts.
+Segmentation models add 'points' (the mask's outline, Roboflow's instance-segmentation form),
+oriented-box models 'points' (the four corners) and 'angle'.
 
     >>> import numpy as np, supervision as sv
     >>> detections = sv.Detections(xyxy=np.array([[10., 20., 30., 60.]]), class_id=np.array([0]))
@@ -28,9 +30,13 @@ Columns are computed with numpy and converted once (tolist), then zipped into di
 
 from typing import Any, Dict, Mapping, Optional, Sequence
 
+import numpy as np
 import supervision as sv
 
 from stream_infer.columns import class_names_of, columns
+from stream_infer.detection.masks import outline
+from stream_infer.detection.rotated import corner_geometry
+from stream_infer.detection.task_outputs import CORNERS_KEY
 
 
 def predictions_list(detections: sv.Detections,
@@ -42,13 +48,35 @@ def predictions_list(detections: sv.Detections,
     centre = (xyxy[:, :2] + xyxy[:, 2:]) / 2.0
     size = xyxy[:, 2:] - xyxy[:, :2]
     tracker = [t if t >= 0 else None for t in tracker_id.tolist()]
-    return [
+    out = [
         {'x': x, 'y': y, 'width': w, 'height': h, 'confidence': c, 'class': name,
          'class_id': k, 'tracker_id': t}
         for x, y, w, h, c, name, k, t in zip(
             centre[:, 0].tolist(), centre[:, 1].tolist(), size[:, 0].tolist(),
             size[:, 1].tolist(), confidence.tolist(), class_names_of(detections, names),
             class_id.tolist(), tracker)]
+    for prediction, points in zip(out, shape_points(detections)):
+        prediction.update(points)
+    return out
+
+
+def shape_points(detections: sv.Detections) -> list:
+    """
+    Per detection, the keys its shape adds: {'points': [{'x', 'y'}, ...]} (and 'angle').
+
+    A mask gives its outline polygon (Roboflow's instance-segmentation `points`); an oriented
+    box its four corners and 'angle' (radians from +x toward +y); plain boxes add nothing.
+    """
+    count = len(detections)
+    corners = detections.data.get(CORNERS_KEY) if detections.data else None
+    if corners is not None and len(corners) == count:
+        angles = corner_geometry(corners)[2].tolist()
+        return [{'points': [{'x': x, 'y': y} for x, y in quad], 'angle': angle}
+                for quad, angle in zip(np.asarray(corners, np.float64).tolist(), angles)]
+    if detections.mask is not None and len(detections.mask) == count:
+        return [{'points': [{'x': x, 'y': y} for x, y in outline(mask, box).tolist()]}
+                for mask, box in zip(detections.mask, detections.xyxy)]
+    return [{}] * count
 
 
 def to_prediction_dict(detections: sv.Detections, *, width: int, height: int, frame_id: int,

@@ -31,6 +31,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from stream_infer.detection.candidates import Candidates, score_order, top_k
+from stream_infer.detection.rotated import probiou_between
 
 # Above this many candidates the K x K matrix gets large; fall back to the sequential form.
 MATRIX_NMS_LIMIT = 2048
@@ -74,21 +75,29 @@ def iou_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def nms(xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float,
-        class_ids: Optional[np.ndarray] = None) -> np.ndarray:
+        class_ids: Optional[np.ndarray] = None,
+        rotated: Optional[np.ndarray] = None) -> np.ndarray:
     """
     Greedy NMS; returns the kept indices in descending score order.
 
     With class_ids, boxes only suppress boxes of the same class (per-class NMS); without,
-    every box competes with every other (class-agnostic).
+    every box competes with every other (class-agnostic). With rotated (K, 5 oriented boxes),
+    the overlap is theirs (probabilistic IoU, as Ultralytics' OBB NMS), not their xyxy's.
     """
     order = score_order(scores)
     if len(order) <= 1:
         return order
     boxes = np.asarray(xyxy)[order]
     classes = None if class_ids is None else np.asarray(class_ids)[order]
-    if len(order) > MATRIX_NMS_LIMIT:
+    if rotated is not None:
+        oriented = np.asarray(rotated)[order]
+        if len(order) > MATRIX_NMS_LIMIT:
+            return order[_sequential_rotated_keep(oriented, iou_threshold, classes)]
+        suppresses = probiou_between(oriented, oriented) > iou_threshold
+    elif len(order) > MATRIX_NMS_LIMIT:
         return order[_sequential_keep(boxes, iou_threshold, classes)]
-    suppresses = _iou_matrix(boxes) > iou_threshold
+    else:
+        suppresses = _iou_matrix(boxes) > iou_threshold
     if classes is not None:
         suppresses &= classes[:, None] == classes[None, :]
     suppresses = np.triu(suppresses, k=1)  # only a higher-scoring box suppresses
@@ -124,6 +133,20 @@ def _sequential_keep(boxes: np.ndarray, iou_threshold: float,
     return alive
 
 
+def _sequential_rotated_keep(rotated: np.ndarray, iou_threshold: float,
+                             classes: Optional[np.ndarray]) -> np.ndarray:
+    """Boolean keep mask for score-sorted oriented boxes, one vectorised step per kept box."""
+    alive = np.ones(len(rotated), dtype=bool)
+    for i in range(len(rotated)):
+        if not alive[i]:
+            continue
+        rest = np.flatnonzero(alive[i + 1:]) + i + 1
+        if classes is not None:
+            rest = rest[classes[rest] == classes[i]]
+        alive[rest[probiou_between(rotated[i:i + 1], rotated[rest])[0] > iou_threshold]] = False
+    return alive
+
+
 def select_indices(candidates: Candidates, *, iou_threshold: float, class_agnostic: bool,
                    max_candidates: int, max_detections: int,
                    classes: Optional[Sequence[int]] = None) -> np.ndarray:
@@ -139,8 +162,9 @@ def select_indices(candidates: Candidates, *, iou_threshold: float, class_agnost
     if not len(index):
         return index
     index = index[top_k(candidates.scores[index], max_candidates)]
+    rotated = None if candidates.rotated is None else candidates.rotated[index]
     keep = nms(candidates.xyxy[index], candidates.scores[index], iou_threshold,
-               None if class_agnostic else candidates.class_ids[index])
+               None if class_agnostic else candidates.class_ids[index], rotated)
     return index[keep[:max_detections]]
 
 
