@@ -82,7 +82,8 @@ def nms(xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float,
 
     With class_ids, boxes only suppress boxes of the same class (per-class NMS); without,
     every box competes with every other (class-agnostic). With rotated (K, 5 oriented boxes),
-    the overlap is theirs (probabilistic IoU, as Ultralytics' OBB NMS), not their xyxy's.
+    the overlap is theirs (probabilistic IoU) and the suppression Ultralytics' OBB one
+    (fast_rotated_keep), not the xyxy's.
     """
     order = score_order(scores)
     if len(order) <= 1:
@@ -90,11 +91,8 @@ def nms(xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float,
     boxes = np.asarray(xyxy)[order]
     classes = None if class_ids is None else np.asarray(class_ids)[order]
     if rotated is not None:
-        oriented = np.asarray(rotated)[order]
-        if len(order) > MATRIX_NMS_LIMIT:
-            return order[_sequential_rotated_keep(oriented, iou_threshold, classes)]
-        suppresses = probiou_between(oriented, oriented) > iou_threshold
-    elif len(order) > MATRIX_NMS_LIMIT:
+        return order[fast_rotated_keep(np.asarray(rotated)[order], iou_threshold, classes)]
+    if len(order) > MATRIX_NMS_LIMIT:
         return order[_sequential_keep(boxes, iou_threshold, classes)]
     else:
         suppresses = _iou_matrix(boxes) > iou_threshold
@@ -133,18 +131,26 @@ def _sequential_keep(boxes: np.ndarray, iou_threshold: float,
     return alive
 
 
-def _sequential_rotated_keep(rotated: np.ndarray, iou_threshold: float,
-                             classes: Optional[np.ndarray]) -> np.ndarray:
-    """Boolean keep mask for score-sorted oriented boxes, one vectorised step per kept box."""
-    alive = np.ones(len(rotated), dtype=bool)
-    for i in range(len(rotated)):
-        if not alive[i]:
-            continue
-        rest = np.flatnonzero(alive[i + 1:]) + i + 1
+def fast_rotated_keep(rotated: np.ndarray, iou_threshold: float,
+                      classes: Optional[np.ndarray], rows: int = 1024) -> np.ndarray:
+    """
+    Boolean keep mask for score-sorted oriented boxes: Ultralytics' OBB NMS (Fast-NMS).
+
+    A box is dropped when any higher-scoring box (of its class) overlaps it by probabilistic
+    IoU > threshold, whether that box is kept or not: what Ultralytics does for OBB models, so
+    the same boxes come out. Computed `rows` boxes at a time against all (bounded memory).
+    """
+    count = len(rotated)
+    suppressed = np.zeros(count, dtype=bool)
+    later = np.arange(count)
+    for start in range(0, count, rows):
+        block = slice(start, min(start + rows, count))
+        hits = probiou_between(rotated[block], rotated) > iou_threshold
+        hits &= later[None, :] > later[block, None]  # only a higher-scoring box suppresses
         if classes is not None:
-            rest = rest[classes[rest] == classes[i]]
-        alive[rest[probiou_between(rotated[i:i + 1], rotated[rest])[0] > iou_threshold]] = False
-    return alive
+            hits &= classes[block, None] == classes[None, :]
+        suppressed |= hits.any(axis=0)
+    return ~suppressed
 
 
 def select_indices(candidates: Candidates, *, iou_threshold: float, class_agnostic: bool,
