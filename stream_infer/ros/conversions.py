@@ -227,13 +227,14 @@ def detections_to_msg(detections: sv.Detections, header, class_names: Sequence[s
     return out
 
 
-def masks_to_image(masks: np.ndarray, header) -> Image:
+def masks_to_image(masks: np.ndarray, header, boxes: Optional[np.ndarray] = None) -> Image:
     """
     Build the mono16 instance image of (N, H, W) masks: pixel = detection index + 1, 0 = none.
 
-    The index is the detection's position in the Detection2DArray of the same stamp.
+    The index is the detection's position in the Detection2DArray of the same stamp; boxes
+    (the detections' xyxy, outside which masks are empty) make it cheaper.
     """
-    labels = label_image(masks)
+    labels = label_image(masks, boxes)
     msg = Image()
     msg.header = header
     msg.height, msg.width = int(labels.shape[0]), int(labels.shape[1])

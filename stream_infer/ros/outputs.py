@@ -113,7 +113,8 @@ class CameraOutputs:
             self.image_raw.publish(conversions.bgr_to_image(result.frame.image, header))
         masks = result.detections.mask
         if masks is not None and self.masks.get_subscription_count() > 0:
-            self.masks.publish(conversions.masks_to_image(masks, header))
+            self.masks.publish(conversions.masks_to_image(masks, header,
+                                                          result.detections.xyxy))
             self.masks_published += 1
         self.cost.add(started)
 
