@@ -13,8 +13,9 @@
 # limitations under the License.
 
 """
-What instance masks cost: ms per frame at 5 / 20 / 100 detections, and a -seg model's
-throughput with masks consumed vs not.
+What instance masks cost: ms per frame at 5 / 20 / 100 detections, and throughput.
+
+The throughput is a -seg model's, with masks consumed vs not.
 
 1. instance_masks alone (the work Detector.compute_masks turns on): 32 prototypes of 160x160
    (a 640x640 YOLO-seg model), K kept boxes of 5-25 % of the frame's side, on a 768x576 frame

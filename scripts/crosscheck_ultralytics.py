@@ -194,13 +194,15 @@ def compare(task: str, onnx_path: Path, frames: list, confidence: float, iou: fl
         counts.append(len(theirs_xyxy))
         if len(ious):
             worst_box = min(worst_box, float(ious.min()))
+        score_diff = (np.abs(ours.confidence[ours_i] - theirs_conf[theirs_i]).max()
+                      if len(ious) else 0.0)
         line = (f'frame {index:3d}: ultralytics {len(theirs_xyxy):3d} boxes, stream_infer '
                 f'{len(ours):3d}, matched {len(ious):3d}, min box IoU '
-                f'{ious.min() if len(ious) else 1:.4f}, scores max diff '
-                f'{np.abs(ours.confidence[ours_i] - theirs_conf[theirs_i]).max() if len(ious) else 0:.2e}')
+                f'{ious.min() if len(ious) else 1:.4f}, scores max diff {score_diff:.2e}')
         if task == 'segment' and len(ious):
             theirs_masks = result.masks.data.numpy().astype(bool)
-            frame_ious = [mask_iou(ours.mask[i], theirs_masks[j]) for i, j in zip(ours_i, theirs_i)]
+            frame_ious = [mask_iou(ours.mask[i], theirs_masks[j])
+                          for i, j in zip(ours_i, theirs_i)]
             mask_ious.extend(frame_ious)
             worst = int(np.argmin(frame_ious))
             ours_mask, theirs_mask = ours.mask[ours_i[worst]], theirs_masks[theirs_i[worst]]

@@ -43,8 +43,9 @@ def labels_for(detections: sv.Detections, names: Optional[Sequence[str]] = None)
 
 class FrameAnnotator:
     """
-    Boxes (or oriented boxes) and masks coloured by class, labels with class, score and track
-    id, and track traces.
+    Boxes (or oriented boxes) and masks coloured by class, labels, and track traces.
+
+    Labels carry class, score and track id.
 
     traces keep the last trace_length centre points of each track (state across frames: call
     reset() when the stream restarts). Thread-safe: one lock around the drawing.

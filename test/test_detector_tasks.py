@@ -126,7 +126,7 @@ def rotated_corners(cx, cy, w, h, angle) -> np.ndarray:
 
 
 def assert_same_points(got: np.ndarray, want: np.ndarray) -> None:
-    """The same four points, in any order (each one of got within 1e-3 of one of want)."""
+    """Assert the same four points, in any order (each of got within 1e-3 of one of want)."""
     distance = np.linalg.norm(np.asarray(got)[:, None] - want[None], axis=2)
     assert (distance.min(axis=0) < 1e-3).all() and (distance.min(axis=1) < 1e-3).all(), (
         f'{np.asarray(got).tolist()} != {want.tolist()}')

@@ -15,10 +15,11 @@
 r"""
 The bytes of one capture: the JPEG image (optionally scaled down) and its YOLO label.
 
-YOLO labels hold one "class cx cy w h" line per box (a segmentation model's frames: "class x1
-y1 x2 y2 ..." its mask's outline, YOLO-seg; an oriented-box model's: its four corners,
-YOLO-OBB), normalised by the image size, so they stay exact when the image is scaled: boxes are clipped to the original frame, normalised by its size,
-and fit the saved image whatever its size. Six decimals (as Ultralytics writes) keep boxes
+YOLO labels hold one "class cx cy w h" line per box (a segmentation model's frames: "class
+x1 y1 x2 y2 ..." its mask's outline, YOLO-seg; an oriented-box model's: its four corners,
+YOLO-OBB), normalised by the image size, so they stay exact when the image is scaled: boxes
+are clipped to the original frame, normalised by its size, and fit the saved image whatever
+its size. Six decimals (as Ultralytics writes) keep boxes
 within a thousandth of a pixel.
 
     >>> import numpy as np
@@ -83,7 +84,7 @@ def yolo_label(xyxy: np.ndarray, class_id: np.ndarray, width: int, height: int) 
 
 def yolo_polygon_label(polygons: Sequence[np.ndarray], class_id: np.ndarray, width: int,
                        height: int) -> bytes:
-    """
+    r"""
     Return the label file of polygons in pixels: "class x1 y1 x2 y2 ..." normalised per line.
 
     Masks' outlines make a YOLO-seg label, oriented boxes' four corners a YOLO-OBB label

@@ -40,7 +40,7 @@ LAYOUTS = tuple(name for name in LAYOUT_CHOICES if name != 'auto')
 LAYOUT_HELP = ("'yolov8' [1, 4+nc, N] (cx, cy, w, h, class scores; YOLOv8/YOLO11), "
                "'yolov8-seg' [1, 4+nc+32, N] and prototypes [1, 32, H/4, W/4] (instance "
                "segmentation: YOLOv8/11-seg), 'yolov8-obb' [1, 4+nc+1, N] (cx, cy, w, h, class "
-               "scores, angle in radians: oriented boxes, YOLOv8/11-obb), "
+               'scores, angle in radians: oriented boxes, YOLOv8/11-obb), '
                "'yolov5' [1, N, 5+nc] (cx, cy, w, h, objectness, class scores; YOLOv5/YOLOv7), "
                "'end2end' [1, N, 6] (x1, y1, x2, y2, score, class; YOLOv10, NMS-included "
                'exports, the bundled CenterNet)')
