@@ -189,3 +189,17 @@ def test_pose_model_is_refused_in_one_line(tmp_path):
         Detector(path)
     assert 'pose' in str(error.value) and '4+nc+K*3' in str(error.value)
     assert '\n' not in str(error.value)
+
+
+def test_rotated_nms_in_row_blocks_equals_one_block_and_label_image_by_boxes():
+    from stream_infer.detection.nms import fast_rotated_keep
+    rng = np.random.default_rng(3)
+    boxes = np.column_stack((rng.uniform(0, 100, (300, 2)), rng.uniform(5, 40, (300, 2)),
+                             rng.uniform(0, math.pi, 300))).astype(np.float32)
+    classes = rng.integers(0, 3, 300)
+    whole = fast_rotated_keep(boxes, 0.3, classes, rows=300)
+    assert 0 < whole.sum() < 300
+    assert np.array_equal(fast_rotated_keep(boxes, 0.3, classes, rows=7), whole)
+    masks = expected_seg_masks()
+    boxes_xyxy = np.array([[12, 8, 28, 16], [8, 8, 56, 24], [24, 0, 48, 32]], np.float32)
+    assert np.array_equal(label_image(masks, boxes_xyxy), label_image(masks))
