@@ -179,7 +179,7 @@ def ours_found(detections) -> Found:
 
 
 def predictor_found(result, task: str) -> Found:
-    """Found by Ultralytics' predictor (its own preprocessing, ONNX Runtime run, post-processing)."""
+    """Found by Ultralytics' predictor (its preprocessing, ONNX Runtime run, post-processing)."""
     if task == 'obb':
         corners = result.obb.xyxyxyxy.numpy()
         return Found(bounds(corners), result.obb.conf.numpy(), result.obb.cls.numpy(),
@@ -266,7 +266,8 @@ class Tally:
                   f'{low.mean():.5f}, {int((low < 0.99).sum())} below 0.99')
             ok = ok and bool((low >= 0.99).all())
         if self.worst_corner:
-            print(f'  corners: largest distance between matched corners {self.worst_corner:.4f} px')
+            print(f'  corners: largest distance between matched corners '
+                  f'{self.worst_corner:.4f} px')
         return ok
 
 
@@ -292,8 +293,8 @@ def compare(task: str, onnx_path: Path, frames: list, confidence: float, iou: fl
         print(f'frame {index:3d}: ' + predictor.add(ours, predictor_found(result, task)))
         print('           ' + same_output.add(ours, raw_found(
             task, inferred.output, frame.shape[:2], confidence, iou, max_det, classes)))
-    print('\npredictor: Ultralytics\' predictor on the frame (its own preprocessing and run);'
-          '\nsame output: Ultralytics\' post-processing on the very output stream_infer decoded')
+    print("\npredictor: Ultralytics' predictor on the frame (its own preprocessing and run);"
+          "\nsame output: Ultralytics' post-processing on the very output stream_infer decoded")
     end_to_end, decoding = predictor.summary(), same_output.summary()
     print(f'\ndecoding (same output): {"PASS" if decoding else "FAIL"}; end to end (predictor): '
           f'{"PASS" if end_to_end else "FAIL"} (its input tensor differs from ours by float '
