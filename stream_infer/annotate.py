@@ -22,6 +22,7 @@ Used by the CLI (--output) and the ROS node (`annotated` topic). annotate() neve
 frame it is given (frames are shared between consumers): it returns a new image.
 """
 
+from dataclasses import replace
 import threading
 from typing import List, Optional, Sequence
 
@@ -90,8 +91,7 @@ class FrameAnnotator:
                 return scene
             dets = detections
             if dets.class_id is None:  # the annotators colour by class
-                dets = dets[np.arange(len(dets))]
-                dets.class_id = columns(dets).class_id
+                dets = replace(dets, class_id=columns(dets).class_id)
             if dets.mask is not None:  # translucent, under the boxes and labels
                 scene = self._masks.annotate(scene, dets)
             if self.traces and dets.tracker_id is not None:
@@ -105,9 +105,17 @@ class FrameAnnotator:
 
 
 def _tracked(detections: sv.Detections) -> sv.Detections:
-    """Only the detections on a track (traces of untracked boxes would join unrelated boxes)."""
+    """
+    Only the detections on a track (traces of untracked boxes would join unrelated boxes).
+
+    Boxes, classes and ids only: traces need no masks, and indexing would copy them.
+    """
     if len(detections) == 0 or detections.tracker_id is None:
         empty = sv.Detections.empty()
         empty.tracker_id = np.zeros(0, dtype=int)
         return empty
-    return detections[np.asarray(detections.tracker_id) >= 0]
+    on_track = np.asarray(detections.tracker_id) >= 0
+    return sv.Detections(
+        xyxy=np.asarray(detections.xyxy)[on_track],
+        class_id=None if detections.class_id is None else detections.class_id[on_track],
+        tracker_id=np.asarray(detections.tracker_id)[on_track])

@@ -28,7 +28,7 @@ goes on exactly that detection. Detections that no confirmed track took this fra
 tracker_id -1 ("none"); none is ever dropped or reordered.
 """
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, Optional
 
 import numpy as np
@@ -75,9 +75,14 @@ class Tracker:
             ids = [t.external_track_id for t in tracks]
             tracker_ids[[t.detection for t in tracks]] = ids
             self.track_ids_seen.update(ids)
-        out = detections[np.arange(n)] if n else sv.Detections.empty()
-        out.tracker_id = tracker_ids
-        return out
+        if not n:
+            out = sv.Detections.empty()
+            out.tracker_id = tracker_ids
+            return out
+        # A new Detections sharing the arrays: indexing would copy instance masks, N x H x W
+        # bytes (1 s for 100 masks of a 1080p frame), to change nothing in them.
+        return replace(detections, tracker_id=tracker_ids, data=dict(detections.data),
+                       metadata=dict(detections.metadata))
 
 
 __all__ = ['NO_TRACK', 'Tracker']
