@@ -15,10 +15,14 @@
 """
 Drawing detections with supervision's annotators: boxes, labels (class, score, track id), traces.
 
+Instance masks (segmentation models) are drawn translucent in the class colour, oriented boxes
+(OBB models, data['xyxyxyxy']) as their rotated outline instead of the axis-aligned box.
+
 Used by the CLI (--output) and the ROS node (`annotated` topic). annotate() never draws on the
 frame it is given (frames are shared between consumers): it returns a new image.
 """
 
+from dataclasses import replace
 import threading
 from typing import List, Optional, Sequence
 
@@ -40,7 +44,9 @@ def labels_for(detections: sv.Detections, names: Optional[Sequence[str]] = None)
 
 class FrameAnnotator:
     """
-    Boxes coloured by class, labels with class, score and track id, and track traces.
+    Boxes (or oriented boxes) and masks coloured by class, labels, and track traces.
+
+    Labels carry class, score and track id.
 
     traces keep the last trace_length centre points of each track (state across frames: call
     reset() when the stream restarts, or pass each result's track_epoch: when it changes the
@@ -65,6 +71,8 @@ class FrameAnnotator:
         self.class_names = list(class_names) if class_names else None
         self._lock = threading.Lock()
         self._boxes = sv.BoxAnnotator(thickness=thickness)
+        self._oriented = sv.OrientedBoxAnnotator(thickness=thickness)
+        self._masks = sv.MaskAnnotator(opacity=0.45)
         self._labels = sv.LabelAnnotator(text_scale=text_scale, text_padding=4,
                                          smart_position=True)
         self._trace = sv.TraceAnnotator(trace_length=int(trace_length), thickness=thickness,
@@ -91,11 +99,13 @@ class FrameAnnotator:
                 return scene
             dets = detections
             if dets.class_id is None:  # the annotators colour by class
-                dets = dets[np.arange(len(dets))]
-                dets.class_id = columns(dets).class_id
+                dets = replace(dets, class_id=columns(dets).class_id)
+            if dets.mask is not None:  # translucent, under the boxes and labels
+                scene = self._masks.annotate(scene, dets)
             if self.traces and dets.tracker_id is not None:
                 scene = self._trace.annotate(scene, _tracked(dets))
-            scene = self._boxes.annotate(scene, dets)
+            oriented = sv.config.ORIENTED_BOX_COORDINATES in dets.data
+            scene = (self._oriented if oriented else self._boxes).annotate(scene, dets)
             if self.labels:
                 scene = self._labels.annotate(scene, dets, labels=labels_for(
                     dets, self.class_names))
@@ -103,9 +113,17 @@ class FrameAnnotator:
 
 
 def _tracked(detections: sv.Detections) -> sv.Detections:
-    """Only the detections on a track (traces of untracked boxes would join unrelated boxes)."""
+    """
+    Only the detections on a track (traces of untracked boxes would join unrelated boxes).
+
+    Boxes, classes and ids only: traces need no masks, and indexing would copy them.
+    """
     if len(detections) == 0 or detections.tracker_id is None:
         empty = sv.Detections.empty()
         empty.tracker_id = np.zeros(0, dtype=int)
         return empty
-    return detections[np.asarray(detections.tracker_id) >= 0]
+    on_track = np.asarray(detections.tracker_id) >= 0
+    return sv.Detections(
+        xyxy=np.asarray(detections.xyxy)[on_track],
+        class_id=None if detections.class_id is None else detections.class_id[on_track],
+        tracker_id=np.asarray(detections.tracker_id)[on_track])

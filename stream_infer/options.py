@@ -38,7 +38,7 @@ from stream_infer.errors import ConfigurationError
 
 T = TypeVar('T')
 
-LAYOUTS = ('auto', 'yolov8', 'yolov5', 'end2end')
+LAYOUTS = ('auto', 'yolov8', 'yolov8-seg', 'yolov8-obb', 'yolov5', 'end2end')
 RTSP_TRANSPORTS = ('auto', 'tcp', 'udp')
 CHANNEL_ORDERS = ('BGR', 'RGB')
 

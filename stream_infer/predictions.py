@@ -22,6 +22,8 @@ Detections of a frame that came with depth also carry 'position_m' and 'size_m' 
 'z'} in metres, in the depth camera's optical frame: x right, y down, z forward), None when
 that detection had too few valid depth pixels.
 Columns are computed with numpy and converted once (tolist), then zipped into dicts.
+Segmentation models add 'points' (the mask's outline, Roboflow's instance-segmentation form),
+oriented-box models 'points' (the four corners) and 'angle'.
 
     >>> import numpy as np, supervision as sv
     >>> detections = sv.Detections(xyxy=np.array([[10., 20., 30., 60.]]), class_id=np.array([0]))
@@ -36,6 +38,9 @@ import supervision as sv
 
 from stream_infer.columns import class_names_of, columns
 from stream_infer.depth.estimate import CENTRE_KEY, SIZE_KEY
+from stream_infer.detection.masks import outline
+from stream_infer.detection.rotated import corner_geometry
+from stream_infer.detection.task_outputs import CORNERS_KEY
 
 
 def predictions_list(detections: sv.Detections,
@@ -58,6 +63,8 @@ def predictions_list(detections: sv.Detections,
         for key, data_key in (('position_m', CENTRE_KEY), ('size_m', SIZE_KEY)):
             for entry, xyz in zip(out, xyz_dicts(detections.data[data_key])):
                 entry[key] = xyz
+    for prediction, points in zip(out, shape_points(detections)):
+        prediction.update(points)
     return out
 
 
@@ -67,6 +74,25 @@ def xyz_dicts(values: np.ndarray) -> list:
     known = np.isfinite(rows).all(axis=1).tolist()
     return [{'x': x, 'y': y, 'z': z} if ok else None
             for (x, y, z), ok in zip(rows.tolist(), known)]
+
+
+def shape_points(detections: sv.Detections) -> list:
+    """
+    Per detection, the keys its shape adds: {'points': [{'x', 'y'}, ...]} (and 'angle').
+
+    A mask gives its outline polygon (Roboflow's instance-segmentation `points`); an oriented
+    box its four corners and 'angle' (radians from +x toward +y); plain boxes add nothing.
+    """
+    count = len(detections)
+    corners = detections.data.get(CORNERS_KEY) if detections.data else None
+    if corners is not None and len(corners) == count:
+        angles = corner_geometry(corners)[2].tolist()
+        return [{'points': [{'x': x, 'y': y} for x, y in quad], 'angle': angle}
+                for quad, angle in zip(np.asarray(corners, np.float64).tolist(), angles)]
+    if detections.mask is not None and len(detections.mask) == count:
+        return [{'points': [{'x': x, 'y': y} for x, y in outline(mask, box).tolist()]}
+                for mask, box in zip(detections.mask, detections.xyxy)]
+    return [{}] * count
 
 
 def to_prediction_dict(detections: sv.Detections, *, width: int, height: int, frame_id: int,

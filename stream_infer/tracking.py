@@ -28,7 +28,7 @@ goes on exactly that detection. Detections that no confirmed track took this fra
 tracker_id -1 ("none"); none is ever dropped or reordered.
 """
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 import itertools
 from typing import Any, Optional
 
@@ -88,9 +88,14 @@ class Tracker:
         if tracks:
             ids = [t.external_track_id for t in tracks]
             tracker_ids[[t.detection for t in tracks]] = ids
-        out = detections[np.arange(n)] if n else sv.Detections.empty()
-        out.tracker_id = tracker_ids
-        return out
+        if not n:
+            out = sv.Detections.empty()
+            out.tracker_id = tracker_ids
+            return out
+        # A new Detections sharing the arrays: indexing would copy instance masks, N x H x W
+        # bytes (1 s for 100 masks of a 1080p frame), to change nothing in them.
+        return replace(detections, tracker_id=tracker_ids, data=dict(detections.data),
+                       metadata=dict(detections.metadata))
 
 
 __all__ = ['NO_TRACK', 'Tracker']

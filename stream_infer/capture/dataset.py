@@ -330,7 +330,8 @@ class DatasetWriter:
         discard(probe)
 
     def encode(self, job: CaptureJob) -> Encoded:
-        return encode(job.image, job.xyxy, job.class_id, self.jpeg_quality, self.max_image_size)
+        return encode(job.image, job.xyxy, job.class_id, self.jpeg_quality, self.max_image_size,
+                      job.polygons)
 
     def open_batch(self, day: str) -> int:
         """

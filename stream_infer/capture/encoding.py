@@ -15,9 +15,11 @@
 r"""
 The bytes of one capture: the JPEG image (optionally scaled down) and its YOLO label.
 
-YOLO labels hold one "class cx cy w h" line per box, normalised by the image size, so they stay
-exact when the image is scaled: boxes are clipped to the original frame, normalised by its size,
-and fit the saved image whatever its size. Six decimals (as Ultralytics writes) keep boxes
+YOLO labels hold one "class cx cy w h" line per box (a segmentation model's frames: "class
+x1 y1 x2 y2 ..." its mask's outline, YOLO-seg; an oriented-box model's: its four corners,
+YOLO-OBB), normalised by the image size, so they stay exact when the image is scaled: boxes
+are clipped to the original frame, normalised by its size, and fit the saved image whatever
+its size. Six decimals (as Ultralytics writes) keep boxes
 within a thousandth of a pixel.
 
     >>> import numpy as np
@@ -26,7 +28,7 @@ within a thousandth of a pixel.
 """
 
 import io
-from typing import NamedTuple, Optional
+from typing import NamedTuple, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -80,12 +82,37 @@ def yolo_label(xyxy: np.ndarray, class_id: np.ndarray, width: int, height: int) 
     return out.getvalue()
 
 
+def yolo_polygon_label(polygons: Sequence[np.ndarray], class_id: np.ndarray, width: int,
+                       height: int) -> bytes:
+    r"""
+    Return the label file of polygons in pixels: "class x1 y1 x2 y2 ..." normalised per line.
+
+    Masks' outlines make a YOLO-seg label, oriented boxes' four corners a YOLO-OBB label
+    (the same line with four points).
+
+        >>> square = np.array([[0., 0.], [50., 0.], [50., 25.], [0., 25.]])
+        >>> yolo_polygon_label([square], np.array([1]), width=100, height=50)
+        b'1 0.000000 0.000000 0.500000 0.000000 0.500000 0.500000 0.000000 0.500000\n'
+    """
+    limits = np.array([width, height], dtype=np.float64)
+    lines = []
+    for points, cls in zip(polygons, np.asarray(class_id).tolist()):
+        normalised = np.clip(np.asarray(points, np.float64).reshape(-1, 2), 0.0, limits) / limits
+        lines.append(f'{int(cls)} ' + ' '.join(f'{v:.6f}' for v in normalised.ravel()) + '\n')
+    return ''.join(lines).encode()
+
+
 def encode(image: np.ndarray, xyxy: np.ndarray, class_id: np.ndarray, quality: int,
-           max_size: Optional[int] = None) -> Encoded:
-    """Return the image and label bytes of one capture."""
+           max_size: Optional[int] = None,
+           polygons: Optional[Sequence[np.ndarray]] = None) -> Encoded:
+    """Return the image and label bytes of one capture (polygons: YOLO-seg/OBB labels)."""
     data, width, height = encode_jpeg(image, quality, max_size)
-    label = yolo_label(xyxy, class_id, image.shape[1], image.shape[0])
+    if polygons is not None:
+        label = yolo_polygon_label(polygons, class_id, image.shape[1], image.shape[0])
+    else:
+        label = yolo_label(xyxy, class_id, image.shape[1], image.shape[0])
     return Encoded(data, label, width, height)
 
 
-__all__ = ['Encoded', 'encode', 'encode_jpeg', 'scaled_size', 'yolo_label']
+__all__ = ['Encoded', 'encode', 'encode_jpeg', 'scaled_size', 'yolo_label',
+           'yolo_polygon_label']

@@ -37,6 +37,8 @@ from typing import Any, Optional, Tuple
 import numpy as np
 
 from stream_infer.capture.rules import FrameView
+from stream_infer.detection.masks import outline
+from stream_infer.detection.task_outputs import CORNERS_KEY
 
 
 def source_of(result: Any, default: str) -> str:
@@ -61,6 +63,27 @@ def thresholds_of(result: Any) -> Optional[dict]:
     return values
 
 
+def shape_polygons(detections: Any) -> Optional[Tuple[np.ndarray, ...]]:
+    """
+    Return each detection's polygon for YOLO-seg / YOLO-OBB labels, or None for plain boxes.
+
+    An oriented box gives its four corners; a mask its outline (its box's corners when the
+    mask is empty, so every detection keeps a label line).
+    """
+    count = len(detections)
+    corners = detections.data.get(CORNERS_KEY) if detections.data else None
+    if corners is not None and len(corners) == count:
+        return tuple(np.asarray(corners, np.float64))
+    if detections.mask is None or len(detections.mask) != count:
+        return None
+    polygons = []
+    for mask, (x1, y1, x2, y2) in zip(detections.mask, np.asarray(detections.xyxy, float)):
+        points = outline(mask, (x1, y1, x2, y2)).astype(np.float64)
+        polygons.append(points if len(points) >= 3 else
+                        np.array([[x1, y1], [x2, y1], [x2, y2], [x1, y2]]))
+    return tuple(polygons)
+
+
 @dataclass(frozen=True)
 class CaptureJob:
     """One frame chosen for the dataset: a private copy of the image and its detections."""
@@ -78,6 +101,7 @@ class CaptureJob:
     captured_at: float  # wall clock when the frame was chosen (picks the day's batch)
     thresholds: Optional[dict] = None
     futures: Tuple[Future, ...] = ()  # resolved with the CaptureRecord (manual captures)
+    polygons: Optional[Tuple[np.ndarray, ...]] = None  # per detection: mask outline or corners
 
     @classmethod
     def of(cls, result: Any, rules: Tuple[str, ...], source: str, captured_at: float,
@@ -89,7 +113,8 @@ class CaptureJob:
         return cls(np.array(frame.image, copy=True), view.xyxy.copy(), view.confidence.copy(),
                    view.class_id.copy(), view.tracker_id.copy(), view.class_name.copy(),
                    tuple(rules), source, int(frame.frame_id), float(frame.timestamp),
-                   float(captured_at), thresholds_of(result), tuple(futures))
+                   float(captured_at), thresholds_of(result), tuple(futures),
+                   shape_polygons(result.detections))
 
     @property
     def width(self) -> int:

@@ -27,6 +27,7 @@ fixed batch is padded with zeros when fewer frames come. max_batch says how many
 (1: one frame at a time; None: any number).
 """
 
+from dataclasses import replace
 import logging
 from pathlib import Path
 import time
@@ -79,6 +80,8 @@ class OnnxBackend:
         self.preprocessor = Preprocessor(self.input_spec)
         self.batch_size: Optional[int] = input_batch_size(model_input.shape)  # None: dynamic
         output = next((o for o in outputs if len(o.shape) in (2, 3)), outputs[0])
+        prototypes = next((o for o in outputs if len(o.shape) == 4), None)  # -seg models
+        mask_channels = prototypes.shape[1] if prototypes is not None else None
         self.output_names: List[str] = [output.name]
         shape = list(output.shape)
         if not all(isinstance(d, int) and d > 0 for d in shape):
@@ -90,7 +93,10 @@ class OnnxBackend:
         input_hw = (self.input_spec.height, self.input_spec.width)
         self.layout: OutputLayout = detect_layout(
             shape, input_hw, requested=layout, metadata=self.metadata,
-            describe=(input_desc, output_desc))
+            describe=(input_desc, output_desc),
+            mask_channels=mask_channels if isinstance(mask_channels, int) else None)
+        if self.layout.task == 'segment':
+            self.output_names.append(prototypes.name)
         self.layout_requested = layout != 'auto'
         metadata_names = names_from_metadata(self.metadata)
         self._check_class_counts(label_names, metadata_names, shape, input_hw, name)
@@ -139,11 +145,11 @@ class OnnxBackend:
                 f'{_classes(expected)} ({source}); give a labels file with one name per class, '
                 'in class-index order (keep only some classes with the classes option)')
 
-    def check_fit(self, raw: np.ndarray) -> None:
+    def check_fit(self, raw: Any) -> None:
         """Raise ModelError when a layout given explicitly does not fit this warm-up output."""
         if not self.layout_requested:
             return  # chosen from the output's own shape and metadata
-        reason = misfit_reason(raw, self.layout)
+        reason = misfit_reason(raw[0] if isinstance(raw, tuple) else raw, self.layout)
         if reason is not None:
             name = self.model_path.name if self.model_path is not None else 'session'
             raise ModelError(f'layout {self.layout.name!r} does not fit model {name}: {reason} '
@@ -189,28 +195,30 @@ class OnnxBackend:
         if session is None:
             raise ModelError('detector is closed')
         if self.batch_size is not None and self.batch_size > 1:
-            return self._run_padded([tensor])[:1]
-        return session.run(self.output_names, {self.input_name: tensor})[0]
+            return _packed([out[:1] for out in self._run_padded([tensor])])
+        return _packed(session.run(self.output_names, {self.input_name: tensor}))
 
     def infer_batch(self, tensors: Sequence[np.ndarray]) -> List[np.ndarray]:
         """
         Run several prepared frames in one session.run; one raw output row per frame.
 
-        The rows are views [1, A, B] of the batch output, in the order of tensors. A dynamic
-        batch whose output does not follow it (first dimension != frames given) turns batching
-        off with a warning and the frames run one at a time.
+        The rows are views [1, A, B] of the batch output, in the order of tensors (with the
+        prototypes row of a segmentation model beside each). A dynamic batch whose output does
+        not follow it (first dimension != frames given) turns batching off with a warning and
+        the frames run one at a time.
         """
         count = len(tensors)
-        raw = self._run_padded(tensors)
+        outputs = self._run_padded(tensors)
+        raw = outputs[0]
         if raw.ndim != 3 or raw.shape[0] < count or (self.batch_size is None
                                                      and raw.shape[0] != count):
             logger.warning('model output %s for a batch of %d frames is not one row per frame;'
                            ' frames run one at a time from now on', list(raw.shape), count)
             self.max_batch = 1
             return [self.infer(None, tensor) for tensor in tensors]
-        return [raw[i:i + 1] for i in range(count)]
+        return [_packed([out[i:i + 1] for out in outputs]) for i in range(count)]
 
-    def _run_padded(self, tensors: Sequence[np.ndarray]) -> np.ndarray:
+    def _run_padded(self, tensors: Sequence[np.ndarray]) -> list:
         session = self.session
         if session is None:
             raise ModelError('detector is closed')
@@ -219,13 +227,17 @@ class OnnxBackend:
         if fixed is not None and len(batch) < fixed:  # a fixed batch: pad with zeros
             padding = np.zeros((fixed - len(batch), *batch.shape[1:]), batch.dtype)
             batch = np.concatenate((batch, padding), axis=0)
-        return session.run(self.output_names, {self.input_name: batch})[0]
+        return session.run(self.output_names, {self.input_name: batch})
 
-    def candidates(self, raw: np.ndarray,
+    def candidates(self, raw: Any,
                    opts: PostprocessOptions) -> Tuple[Candidates, Optional[np.ndarray]]:
         # Top-k can move into decoding unless a class filter has to come first.
-        return decode(raw, self.layout, opts.confidence,
-                      opts.max_candidates if opts.classes is None else None), None
+        boxes = raw[0] if isinstance(raw, tuple) else raw
+        found = decode(boxes, self.layout, opts.confidence,
+                       opts.max_candidates if opts.classes is None else None)
+        if isinstance(raw, tuple) and len(found):  # the frame's mask prototypes
+            found = replace(found, prototypes=raw[1][0])
+        return found, None
 
     def warm_up(self, run: Callable[[np.ndarray], Any]) -> None:
         """Run a black frame through everything once, so the first real frame is not slow."""
@@ -245,6 +257,11 @@ class OnnxBackend:
 
     def close(self) -> None:
         self.session = None
+
+
+def _packed(outputs: list) -> Any:
+    """Return the one output of a model, or a tuple (boxes, prototypes) of a -seg model."""
+    return outputs[0] if len(outputs) == 1 else tuple(outputs)
 
 
 class CallableBackend:

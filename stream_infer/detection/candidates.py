@@ -20,25 +20,39 @@ Candidate boxes (after decoding, before NMS) and ranking them by score.
     [1, 3]
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Optional
 
 import numpy as np
 
 
 @dataclass(frozen=True)
 class Candidates:
-    """Boxes that passed the confidence threshold, in model-input pixels (any order)."""
+    """
+    Boxes that passed the confidence threshold, in model-input pixels (any order).
+
+    Segmentation models add each box's mask coefficients and the frame's prototypes (masks are
+    made later, for the kept boxes only); oriented-box models add each box's rotated form, xyxy
+    then being the axis-aligned box around it.
+    """
 
     xyxy: np.ndarray       # float32 (K, 4)
     scores: np.ndarray     # float32 (K,)
     class_ids: np.ndarray  # int64 (K,)
+    coefficients: Optional[np.ndarray] = None  # float32 (K, C): mask coefficients
+    prototypes: Optional[np.ndarray] = None    # float32 (C, h, w): the frame's, not per box
+    rotated: Optional[np.ndarray] = None       # float32 (K, 5): cx, cy, w, h, angle (radians)
 
     def __len__(self) -> int:
         return len(self.scores)
 
     def take(self, index: np.ndarray) -> 'Candidates':
         """Subset (or reorder) by an index or boolean mask."""
-        return Candidates(self.xyxy[index], self.scores[index], self.class_ids[index])
+        return replace(self, xyxy=self.xyxy[index], scores=self.scores[index],
+                       class_ids=self.class_ids[index],
+                       coefficients=None if self.coefficients is None
+                       else self.coefficients[index],
+                       rotated=None if self.rotated is None else self.rotated[index])
 
     @classmethod
     def empty(cls) -> 'Candidates':

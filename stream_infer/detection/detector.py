@@ -47,6 +47,7 @@ from stream_infer.detection.class_names import load_labels
 from stream_infer.detection.nms import select_indices
 from stream_infer.detection.output_decoding import OutputLayout
 from stream_infer.detection.preprocess import Geometry, InputSpec
+from stream_infer.detection.task_outputs import task_outputs
 from stream_infer.errors import ModelError
 from stream_infer.options import PostprocessOptions
 
@@ -110,7 +111,9 @@ class Detector:
     model: path of an ONNX file (None: the bundled COCO-80 CenterNet), or a callable
         frame_bgr -> sv.Detections | (N, 6) array of x1, y1, x2, y2, score, class_id in frame
         pixels (thresholds, NMS, class filter and max_detections still apply).
-    layout: 'auto', 'yolov8' ([1, 4+nc, N]), 'yolov5' ([1, N, 5+nc]) or 'end2end' ([1, N, 6]).
+    layout: 'auto', 'yolov8' ([1, 4+nc, N]), 'yolov8-seg' ([1, 4+nc+32, N] and prototypes:
+        masks in Detections.mask), 'yolov8-obb' ([1, 4+nc+1, N]: corners in
+        data['xyxyxyxy']), 'yolov5' ([1, N, 5+nc]) or 'end2end' ([1, N, 6]).
     resize: 'auto', 'letterbox' or 'stretch'. input_size: (height, width) for models with a
         dynamic input size (default: metadata `imgsz`, else 640x640).
     channel_order: 'auto', 'RGB' or 'BGR'. scale: 'auto', 'raw' (0..255), 'unit' (0..1) or a
@@ -153,6 +156,10 @@ class Detector:
             input_layout=input_layout)
         if warmup:
             self._backend.warm_up(self)
+
+    #: Make instance masks (segmentation models): turn off while nobody consumes them (the
+    #: node does, per frame, from its subscribers); boxes and classes are the same either way.
+    compute_masks: bool = True
 
     # -- what was loaded ----------------------------------------------------------------------
 
@@ -314,8 +321,12 @@ class Detector:
             index, xyxy = index[visible], xyxy[visible]
         class_ids = candidates.class_ids[index]
         class_names = self._backend.names.lookup(class_ids) if names is None else names[index]
-        return sv.Detections(xyxy=xyxy, confidence=candidates.scores[index],
-                             class_id=class_ids, data={'class_name': class_names})
+        spec = self._backend.input_spec
+        masks, data = task_outputs(candidates, index, xyxy, geometry,
+                                   None if spec is None else (spec.height, spec.width),
+                                   self.compute_masks)
+        return sv.Detections(xyxy=xyxy, mask=masks, confidence=candidates.scores[index],
+                             class_id=class_ids, data={'class_name': class_names, **data})
 
 
 __all__ = ['DetectionResult', 'Detector', 'InferredFrame', 'PreparedFrame',

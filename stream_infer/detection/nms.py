@@ -31,6 +31,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from stream_infer.detection.candidates import Candidates, score_order, top_k
+from stream_infer.detection.rotated import probiou_between
 
 # Above this many candidates the K x K matrix gets large; fall back to the sequential form.
 MATRIX_NMS_LIMIT = 2048
@@ -74,21 +75,27 @@ def iou_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def nms(xyxy: np.ndarray, scores: np.ndarray, iou_threshold: float,
-        class_ids: Optional[np.ndarray] = None) -> np.ndarray:
+        class_ids: Optional[np.ndarray] = None,
+        rotated: Optional[np.ndarray] = None) -> np.ndarray:
     """
     Greedy NMS; returns the kept indices in descending score order.
 
     With class_ids, boxes only suppress boxes of the same class (per-class NMS); without,
-    every box competes with every other (class-agnostic).
+    every box competes with every other (class-agnostic). With rotated (K, 5 oriented boxes),
+    the overlap is theirs (probabilistic IoU) and the suppression Ultralytics' OBB one
+    (fast_rotated_keep), not the xyxy's.
     """
     order = score_order(scores)
     if len(order) <= 1:
         return order
     boxes = np.asarray(xyxy)[order]
     classes = None if class_ids is None else np.asarray(class_ids)[order]
+    if rotated is not None:
+        return order[fast_rotated_keep(np.asarray(rotated)[order], iou_threshold, classes)]
     if len(order) > MATRIX_NMS_LIMIT:
         return order[_sequential_keep(boxes, iou_threshold, classes)]
-    suppresses = _iou_matrix(boxes) > iou_threshold
+    else:
+        suppresses = _iou_matrix(boxes) > iou_threshold
     if classes is not None:
         suppresses &= classes[:, None] == classes[None, :]
     suppresses = np.triu(suppresses, k=1)  # only a higher-scoring box suppresses
@@ -124,6 +131,28 @@ def _sequential_keep(boxes: np.ndarray, iou_threshold: float,
     return alive
 
 
+def fast_rotated_keep(rotated: np.ndarray, iou_threshold: float,
+                      classes: Optional[np.ndarray], rows: int = 1024) -> np.ndarray:
+    """
+    Boolean keep mask for score-sorted oriented boxes: Ultralytics' OBB NMS (Fast-NMS).
+
+    A box is dropped when any higher-scoring box (of its class) overlaps it by probabilistic
+    IoU > threshold, whether that box is kept or not: what Ultralytics does for OBB models, so
+    the same boxes come out. Computed `rows` boxes at a time against all (bounded memory).
+    """
+    count = len(rotated)
+    suppressed = np.zeros(count, dtype=bool)
+    later = np.arange(count)
+    for start in range(0, count, rows):
+        block = slice(start, min(start + rows, count))
+        hits = probiou_between(rotated[block], rotated) > iou_threshold
+        hits &= later[None, :] > later[block, None]  # only a higher-scoring box suppresses
+        if classes is not None:
+            hits &= classes[block, None] == classes[None, :]
+        suppressed |= hits.any(axis=0)
+    return ~suppressed
+
+
 def select_indices(candidates: Candidates, *, iou_threshold: float, class_agnostic: bool,
                    max_candidates: int, max_detections: int,
                    classes: Optional[Sequence[int]] = None) -> np.ndarray:
@@ -139,8 +168,9 @@ def select_indices(candidates: Candidates, *, iou_threshold: float, class_agnost
     if not len(index):
         return index
     index = index[top_k(candidates.scores[index], max_candidates)]
+    rotated = None if candidates.rotated is None else candidates.rotated[index]
     keep = nms(candidates.xyxy[index], candidates.scores[index], iou_threshold,
-               None if class_agnostic else candidates.class_ids[index])
+               None if class_agnostic else candidates.class_ids[index], rotated)
     return index[keep[:max_detections]]
 
 

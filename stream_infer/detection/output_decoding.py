@@ -32,14 +32,20 @@ from typing import Mapping, Optional, Sequence
 import numpy as np
 
 from stream_infer.detection.candidates import Candidates, top_k
+from stream_infer.detection.rotated import rotated_bounds
 from stream_infer.errors import ModelError
 from stream_infer.options import LAYOUTS as LAYOUT_CHOICES
 
 LAYOUTS = tuple(name for name in LAYOUT_CHOICES if name != 'auto')
 LAYOUT_HELP = ("'yolov8' [1, 4+nc, N] (cx, cy, w, h, class scores; YOLOv8/YOLO11), "
+               "'yolov8-seg' [1, 4+nc+32, N] and prototypes [1, 32, H/4, W/4] (instance "
+               "segmentation: YOLOv8/11-seg), 'yolov8-obb' [1, 4+nc+1, N] (cx, cy, w, h, class "
+               'scores, angle in radians: oriented boxes, YOLOv8/11-obb), '
                "'yolov5' [1, N, 5+nc] (cx, cy, w, h, objectness, class scores; YOLOv5/YOLOv7), "
                "'end2end' [1, N, 6] (x1, y1, x2, y2, score, class; YOLOv10, NMS-included "
                'exports, the bundled CenterNet)')
+ANCHOR_FREE = ('yolov8', 'yolov8-seg', 'yolov8-obb')  # [1, 4 + nc + extra, N] heads
+TASK_LAYOUTS = {'segment': 'yolov8-seg', 'obb': 'yolov8-obb'}  # Ultralytics metadata `task`
 HEAD_STRIDES = (8, 16, 32)  # P3-P5 heads of the YOLO family
 YOLOV5_ANCHORS_PER_CELL = 3
 
@@ -51,6 +57,12 @@ class OutputLayout:
     name: str
     num_classes: Optional[int] = None  # None for end2end (class ids come with the boxes)
     transposed: bool = False  # yolov8 as [1, N, 4+nc] or yolov5 as [1, 5+nc, N]
+    mask_channels: int = 0  # yolov8-seg: mask coefficients per box (= prototype channels)
+
+    @property
+    def task(self) -> str:
+        """Return what the boxes carry: 'detect', 'segment' (masks) or 'obb' (rotated boxes)."""
+        return {'yolov8-seg': 'segment', 'yolov8-obb': 'obb'}.get(self.name, 'detect')
 
 
 def grid_cells(input_hw: Sequence[int], strides: Sequence[int] = HEAD_STRIDES) -> int:
@@ -62,14 +74,26 @@ def metadata_layout_hint(metadata: Mapping[str, str]) -> Optional[str]:
     """Return the layout the metadata names (ultralytics `end2end`, `layout`/`output`), or None."""
     if str(metadata.get('end2end', '')).strip().lower() == 'true':
         return 'end2end'
+    task = str(metadata.get('task', '')).strip().lower()
+    if task in TASK_LAYOUTS:
+        return TASK_LAYOUTS[task]
     for key in ('layout', 'output'):
         text = str(metadata.get(key, '')).lower().replace(' ', '')
-        for name in LAYOUTS:
+        for name in sorted(LAYOUTS, key=len, reverse=True):  # 'yolov8-seg' before 'yolov8'
             if name in text:
                 return name
         if 'x1,y1,x2,y2' in text:
             return 'end2end'
     return None
+
+
+def refuse_pose(metadata: Mapping[str, str]) -> None:
+    """Raise ModelError for a pose model (keypoints: no vision_msgs type, not decoded)."""
+    if str(metadata.get('task', '')).strip().lower() == 'pose' or 'kpt_shape' in metadata:
+        raise ModelError(
+            'pose model (YOLOv8/11-pose layout [1, 4+nc+K*3, N]: boxes and K keypoints) is not '
+            f'supported (kpt_shape {metadata.get("kpt_shape", "?")}); supported: boxes, '
+            'instance segmentation (-seg) and oriented boxes (-obb)')
 
 
 def describe_undecodable(input_desc: str, output_desc: str, reason: str) -> str:
@@ -91,16 +115,19 @@ def _squeeze_batch(shape: Sequence) -> Optional[tuple]:
 
 def detect_layout(shape: Sequence, input_hw: Sequence[int], requested: str = 'auto',
                   metadata: Optional[Mapping[str, str]] = None,
-                  describe: tuple = ('?', '?')) -> OutputLayout:
+                  describe: tuple = ('?', '?'),
+                  mask_channels: Optional[int] = None) -> OutputLayout:
     """
     Choose how to decode an output of this shape; ModelError naming shapes when impossible.
 
     shape is the real output shape (batch of one); input_hw the model input size, used to tell
     [1, 8400, 84] (transposed YOLOv8) from [1, 25200, 85] (YOLOv5) by their anchor counts.
-    describe = (input description, output description) for the error message.
+    describe = (input description, output description) for the error message. mask_channels:
+    the channels of a prototype output [1, C, h, w] beside it (a segmentation model).
     """
     if requested not in LAYOUT_CHOICES:
         raise ModelError(f'layout {requested!r}: expected one of {LAYOUT_CHOICES}')
+    refuse_pose(metadata or {})
     dims = _squeeze_batch(shape)
     if dims is None:
         raise ModelError(describe_undecodable(
@@ -108,12 +135,14 @@ def detect_layout(shape: Sequence, input_hw: Sequence[int], requested: str = 'au
     rows, cols = dims
     name = requested if requested != 'auto' else metadata_layout_hint(metadata or {})
     cells = grid_cells(input_hw)
+    if name is None and mask_channels:
+        name = 'yolov8-seg'
     if name is None:
         name = _layout_from_shape(rows, cols, cells)
     if name is None:
         raise ModelError(describe_undecodable(
             *describe, f'no layout matches a [1, {rows}, {cols}] output'))
-    return _fit(name, rows, cols, cells, describe)
+    return _fit(name, rows, cols, cells, describe, mask_channels or 0)
 
 
 def _layout_from_shape(rows: int, cols: int, cells: int) -> Optional[str]:
@@ -132,7 +161,8 @@ def _layout_from_shape(rows: int, cols: int, cells: int) -> Optional[str]:
     return 'yolov5' if cols >= 6 else None
 
 
-def _fit(name: str, rows: int, cols: int, cells: int, describe: tuple) -> OutputLayout:
+def _fit(name: str, rows: int, cols: int, cells: int, describe: tuple,
+         mask_channels: int = 0) -> OutputLayout:
     """Check that the layout can decode [1, rows, cols]; work out classes and orientation."""
     def fail(why: str) -> ModelError:
         return ModelError(describe_undecodable(*describe, f'layout {name!r}: {why}'))
@@ -141,15 +171,18 @@ def _fit(name: str, rows: int, cols: int, cells: int, describe: tuple) -> Output
         if cols != 6:
             raise fail(f'needs [1, N, 6], got [1, {rows}, {cols}]')
         return OutputLayout('end2end')
-    extra = 4 if name == 'yolov8' else 5
+    if name == 'yolov8-seg' and not mask_channels:
+        raise fail('needs a second output of prototypes [1, C, H/4, W/4], the model has none')
+    extra = {'yolov5': 5, 'yolov8-obb': 5, 'yolov8-seg': 4 + mask_channels}.get(name, 4)
     anchors_axis_is_rows = rows > cols
     if rows == cols:  # square: trust the family's usual orientation
         anchors_axis_is_rows = name == 'yolov5'
     attrs = cols if anchors_axis_is_rows else rows
     if attrs < extra + 1:
         raise fail(f'needs at least {extra + 1} values per box, got [1, {rows}, {cols}]')
-    transposed = anchors_axis_is_rows if name == 'yolov8' else not anchors_axis_is_rows
-    return OutputLayout(name, attrs - extra, transposed)
+    transposed = anchors_axis_is_rows if name in ANCHOR_FREE else not anchors_axis_is_rows
+    return OutputLayout(name, attrs - extra, transposed,
+                        mask_channels if name == 'yolov8-seg' else 0)
 
 
 def score_values(raw: np.ndarray, layout: OutputLayout) -> np.ndarray:
@@ -157,8 +190,8 @@ def score_values(raw: np.ndarray, layout: OutputLayout) -> np.ndarray:
     pred = raw.reshape(raw.shape[-2:])
     if layout.name == 'end2end':
         return pred[pred[:, 5] >= 0, 4]
-    if layout.name == 'yolov8':
-        return (pred.T if layout.transposed else pred)[4:]
+    if layout.name in ANCHOR_FREE:
+        return (pred.T if layout.transposed else pred)[4:4 + layout.num_classes]
     return (pred.T if layout.transposed else pred)[:, 4:]
 
 
@@ -198,8 +231,9 @@ def decode(raw: np.ndarray, layout: OutputLayout, confidence: float,
     pred = raw.reshape(raw.shape[-2:])
     if layout.name == 'end2end':
         return _decode_end2end(pred, confidence)
-    if layout.name == 'yolov8':
-        return _decode_yolov8(pred.T if layout.transposed else pred, confidence, max_candidates)
+    if layout.name in ANCHOR_FREE:
+        return _decode_yolov8(pred.T if layout.transposed else pred, confidence, max_candidates,
+                              layout)
     return _decode_yolov5(pred.T if layout.transposed else pred, confidence)
 
 
@@ -209,10 +243,14 @@ def _cxcywh_to_xyxy(cx: np.ndarray, cy: np.ndarray, w: np.ndarray, h: np.ndarray
         np.float32, copy=False)
 
 
-def _decode_yolov8(pred: np.ndarray, confidence: float,
-                   max_candidates: Optional[int]) -> Candidates:
-    """pred: (4 + nc, N), rows cx, cy, w, h, class scores."""
-    class_scores = pred[4:]
+def _decode_yolov8(pred: np.ndarray, confidence: float, max_candidates: Optional[int],
+                   layout: OutputLayout) -> Candidates:
+    """
+    pred: (4 + nc + extra, N), rows cx, cy, w, h, class scores, then the extra rows.
+
+    yolov8-seg: the extra rows are the mask coefficients; yolov8-obb: one row, the angle.
+    """
+    class_scores = pred[4:4 + layout.num_classes]
     best = class_scores.max(axis=0)
     index = np.flatnonzero(best >= confidence)
     if index.size == 0:
@@ -221,7 +259,14 @@ def _decode_yolov8(pred: np.ndarray, confidence: float,
         index = index[top_k(best[index], max_candidates)]
     boxes = pred[:4, index]
     class_ids = class_scores[:, index].argmax(axis=0).astype(np.int64)
-    return Candidates(_cxcywh_to_xyxy(*boxes), best[index].astype(np.float32), class_ids)
+    scores = best[index].astype(np.float32)
+    if layout.name == 'yolov8-obb':
+        rotated = np.concatenate((boxes, pred[-1:, index])).T.astype(np.float32)
+        return Candidates(rotated_bounds(rotated), scores, class_ids, rotated=rotated)
+    coefficients = None
+    if layout.name == 'yolov8-seg':
+        coefficients = pred[4 + layout.num_classes:, index].T.astype(np.float32)
+    return Candidates(_cxcywh_to_xyxy(*boxes), scores, class_ids, coefficients=coefficients)
 
 
 def _decode_yolov5(pred: np.ndarray, confidence: float) -> Candidates:

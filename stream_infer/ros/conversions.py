@@ -31,6 +31,9 @@ from vision_msgs.msg import (
     Detection2D, Detection2DArray, LabelInfo, ObjectHypothesisWithPose, VisionClass)
 
 from stream_infer.columns import columns
+from stream_infer.detection.masks import label_image
+from stream_infer.detection.rotated import corner_geometry
+from stream_infer.detection.task_outputs import CORNERS_KEY
 from stream_infer.errors import StreamInferError
 from stream_infer.sources.image_decoding import (
     check_pixels, decode_image, DEFAULT_MAX_PIXELS, ImageDecodeError)
@@ -182,6 +185,8 @@ def detections_to_msg(detections: sv.Detections, header, class_names: Sequence[s
     header is the source image's header (stamp and frame_id), copied to the array and to every
     detection. class_id is the numeric index as a string by default (names via LabelInfo), or
     the class name with class_id_format='name'. Detection2D.id is the tracker id, '' untracked.
+    Oriented boxes (data['xyxyxyxy']) give the box's own centre, sides (size_x along its
+    longer side) and center.theta (radians from the image's +x axis toward +y).
     """
     out = Detection2DArray()
     out.header = header
@@ -189,8 +194,14 @@ def detections_to_msg(detections: sv.Detections, header, class_names: Sequence[s
     if n == 0:
         return out
     xyxy, confidence, class_id, tracker_id = columns(detections)
-    centers = ((xyxy[:, :2] + xyxy[:, 2:]) / 2.0).tolist()
-    sizes = (xyxy[:, 2:] - xyxy[:, :2]).tolist()
+    corners = detections.data.get(CORNERS_KEY)
+    if corners is not None and len(corners) == n:  # oriented boxes: their own centre and sides
+        centre, sides, angle = corner_geometry(corners)
+        centers, sizes, thetas = centre.tolist(), sides.tolist(), angle.tolist()
+    else:
+        centers = ((xyxy[:, :2] + xyxy[:, 2:]) / 2.0).tolist()
+        sizes = (xyxy[:, 2:] - xyxy[:, :2]).tolist()
+        thetas = [0.0] * n
     scores = confidence.tolist()
     class_ids = class_id.tolist()
     if class_id_format == 'name':
@@ -199,10 +210,12 @@ def detections_to_msg(detections: sv.Detections, header, class_names: Sequence[s
         labels = [str(c) for c in class_ids]
     ids = [str(t) if t >= 0 else '' for t in tracker_id.tolist()]
     dets = []
-    for (cx, cy), (sx, sy), score, label, track in zip(centers, sizes, scores, labels, ids):
+    for (cx, cy), (sx, sy), theta, score, label, track in zip(centers, sizes, thetas, scores,
+                                                              labels, ids):
         det = Detection2D(header=header, id=track)
         det.bbox.center.position.x = cx
         det.bbox.center.position.y = cy
+        det.bbox.center.theta = theta
         det.bbox.size_x = sx
         det.bbox.size_y = sy
         hyp = ObjectHypothesisWithPose()
@@ -212,6 +225,24 @@ def detections_to_msg(detections: sv.Detections, header, class_names: Sequence[s
         dets.append(det)
     out.detections = dets
     return out
+
+
+def masks_to_image(masks: np.ndarray, header, boxes: Optional[np.ndarray] = None) -> Image:
+    """
+    Build the mono16 instance image of (N, H, W) masks: pixel = detection index + 1, 0 = none.
+
+    The index is the detection's position in the Detection2DArray of the same stamp; boxes
+    (the detections' xyxy, outside which masks are empty) make it cheaper.
+    """
+    labels = label_image(masks, boxes)
+    msg = Image()
+    msg.header = header
+    msg.height, msg.width = int(labels.shape[0]), int(labels.shape[1])
+    msg.encoding = 'mono16'
+    msg.is_bigendian = 0
+    msg.step = msg.width * 2
+    msg.data = labels.astype('<u2', copy=False).tobytes()
+    return msg
 
 
 def label_info_msg(class_names: Sequence[str], threshold: float,

@@ -497,10 +497,11 @@ class StreamInferNode(LifecycleNode):
         if name and name not in self._started:  # a camera's first result in this run
             self._started.add(name)
             self._camera_event(camera, 'started')
-        publishers.publish_result(
-            result, header_for(result.frame, camera.frame_id),
-            detector.class_names if detector is not None else [], self._p('class_id_format'),
-            self._p('annotated_jpeg_quality'))
+        publishers.publish_result(result, header_for(result.frame, camera.frame_id),
+                                  detector.class_names if detector is not None else [],
+                                  self._p('class_id_format'), self._p('annotated_jpeg_quality'))
+        outputs.steer_masks(detector, capture=self._capture.sink is not None,
+                            depth=bool(self._p('depth')))
 
     def _now_seconds(self) -> float:
         """Return the node's clock in seconds (sim time with use_sim_time): frame stamps."""

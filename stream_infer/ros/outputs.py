@@ -17,9 +17,10 @@ What the node publishes, and how each message is built from a StreamResult.
 
 One CameraOutputs per camera: detections, the annotated image as raw `annotated` and JPEG
 `annotated/compressed` (image_transport's naming, so rviz and rqt_image_view offer it; drawn
-only while someone subscribes, once per frame for both), the source image, LabelInfo and the
-camera's stream events, and with depth (depth_outputs.py) detections_3d and markers; with
-several cameras each one's topics carry its name as a prefix
+only while someone subscribes, once per frame for both), a segmentation model's instance masks
+(`masks`, mono16, while subscribed), the source image, LabelInfo and the camera's stream
+events, and with depth (depth_outputs.py) detections_3d and markers; with several cameras each
+one's topics carry its name as a prefix
 (front/detections, ~/front/stream_events). NodeOutputs holds them, /diagnostics and, with
 several cameras, the node's own ~/stream_events (the run as a whole). The node creates it
 in configure and destroys it in cleanup; results arrive on the engine's delivery thread.
@@ -80,6 +81,7 @@ class CameraOutputs:
                                                          IMAGE_OUT_QOS)
         self.annotated_compressed = node.create_lifecycle_publisher(
             CompressedImage, topic('annotated/compressed'), IMAGE_OUT_QOS)
+        self.masks = node.create_lifecycle_publisher(Image, topic('masks'), IMAGE_OUT_QOS)
         self.image_raw = (node.create_lifecycle_publisher(Image, topic('image_raw'),
                                                           IMAGE_OUT_QOS)
                           if source_image and camera.source else None)
@@ -93,6 +95,7 @@ class CameraOutputs:
         self.annotator: Optional[FrameAnnotator] = None  # its own: traces follow its track ids
         self.annotated_published = 0
         self.annotated_compressed_published = 0
+        self.masks_published = 0
         self.cost = CostMeter()
 
     def publish_result(self, result: StreamResult, header: Header, class_names: Sequence[str],
@@ -118,7 +121,17 @@ class CameraOutputs:
                 self.annotated_compressed_published += 1
         if self.image_raw is not None and self.image_raw.get_subscription_count() > 0:
             self.image_raw.publish(conversions.bgr_to_image(result.frame.image, header))
+        masks = result.detections.mask
+        if masks is not None and self.masks.get_subscription_count() > 0:
+            self.masks.publish(conversions.masks_to_image(masks, header,
+                                                          result.detections.xyxy))
+            self.masks_published += 1
         self.cost.add(started)
+
+    def masks_wanted(self) -> bool:
+        """Return whether this camera's subscribers use instance masks (masks or annotated)."""
+        return any(pub.get_subscription_count() > 0
+                   for pub in (self.masks, self.annotated, self.annotated_compressed))
 
     def publish_label_info(self, class_names: Sequence[str], threshold: float) -> None:
         self.label_info.publish(conversions.label_info_msg(
@@ -130,7 +143,8 @@ class CameraOutputs:
 
     def destroy(self) -> None:
         node = self._node
-        for pub in (self.detections, self.annotated, self.annotated_compressed, self.image_raw):
+        for pub in (self.detections, self.annotated, self.annotated_compressed, self.masks,
+                    self.image_raw):
             if pub is not None:
                 node.destroy_lifecycle_publisher(pub)
         for pub in (self.label_info, self.events):
@@ -158,6 +172,18 @@ class NodeOutputs:
     def names(self) -> Tuple[str, ...]:
         """Return the camera names the outputs were made for ('' = the single camera)."""
         return tuple(self.cameras)
+
+    def steer_masks(self, detector, *, capture: bool, depth: bool) -> None:
+        """
+        Have a segmentation model's masks made, from the next frame on, only while used.
+
+        Used: a `masks` or annotated-image subscriber on any camera, capture (its polygon
+        labels), or depth (a mask chooses the depth pixels of its detection). Masks are most of
+        a -seg model's postprocessing; boxes are the same without.
+        """
+        if detector is not None:
+            detector.compute_masks = capture or depth or any(
+                camera.masks_wanted() for camera in self.cameras.values())
 
     def publish_event(self, text: str) -> None:
         """Publish an event of the node as a whole on ~/stream_events."""
