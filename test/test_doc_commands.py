@@ -37,8 +37,9 @@ def doc_commands() -> Dict[str, List[str]]:
         for block in re.findall(r'```bash\n(.*?)```', page.read_text(), flags=re.S):
             for line in block.splitlines():
                 line = re.sub(r'\s+#\s.*$', '', line).strip()
-                # launch lines are the launch tests'; placeholders cannot run as printed
-                if line.startswith('ros2 ') and not line.startswith('ros2 launch') \
+                # launch and run lines start processes (the launch tests' job; their sources
+                # may be a user's camera address); placeholders cannot run as printed
+                if line.startswith('ros2 ') and not line.startswith(('ros2 launch', 'ros2 run')) \
                         and '<' not in line and '...' not in line:
                     commands.append(line)
         if commands:
