@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
                        'or .npy (float32 metres), paired in sorted name order with SOURCE (a '
                        'folder of colour images or a video)')
     depth.add_argument('--intrinsics', metavar='FX,FY,CX,CY', default=None,
-                       help='pinhole K of the depth images, in their pixels (or K\'s 9 values)')
+                       help="pinhole K of the depth images, in their pixels (or K's 9 values)")
     add_option_flags(depth, DepthOptions, skip=DEPTH_ROS_ONLY)
     return parser
 

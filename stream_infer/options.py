@@ -386,5 +386,5 @@ class DepthOptions:
 
 __all__ = ['CHANNEL_ORDERS', 'DecodeOptions', 'DepthOptions', 'LAYOUTS', 'ModelOptions',
            'PostprocessOptions', 'ReconnectPolicy', 'RTSP_TRANSPORTS', 'SourceOptions',
-           'TrackerOptions', 'check_options', 'check_value', 'describe_accepted', 'from_mapping', 'option',
-           'option_fields', 'updated']
+           'TrackerOptions', 'check_options', 'check_value', 'describe_accepted', 'from_mapping',
+           'option', 'option_fields', 'updated']

@@ -57,7 +57,7 @@ def intrinsics(image):
 
 
 def depth_plane(image, metres, encoding):
-    """Return the depth array of the scene and its file suffix (encoding: png_mm, png_01mm, npy)."""
+    """Return the scene's depth array and file suffix (encoding: png_mm, png_01mm, npy)."""
     h, w = image.shape[:2]
     person = ellipse_mask(PERSON_BOX, (h, w), fill=0.8)
     if encoding == 'npy':
@@ -140,6 +140,14 @@ def test_depth_options_are_flags_and_reach_the_engine(tmp_path):
     people = [max(r['predictions'], key=lambda p: p['confidence']) for r in records]
     assert len(people) == 3 and all(p['position_m'] is None for p in people)
     assert '--depth-pairing-tolerance' not in cli('--help').stdout  # stamps: ROS only
+
+
+def test_loop_starts_again_at_the_first_pair(tmp_path):
+    color, depth_dir = recording(tmp_path, 'npy', video=True)
+    records, _, _ = run_json(color, depth_dir, '--loop', '--max-frames', 5)
+    distances = [max(r['predictions'], key=lambda p: p['confidence'])['position_m']['z']
+                 for r in records]
+    assert distances == pytest.approx([*DISTANCES, *DISTANCES[:2]], rel=0.01)
 
 
 def without_last_depth(tmp_path):

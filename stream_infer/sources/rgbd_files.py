@@ -31,7 +31,8 @@ naming the file. `stream-infer COLOR --depth DEPTH --intrinsics fx,fy,cx,cy` rea
     >>> os.mkdir(os.path.join(root, 'color')); os.mkdir(os.path.join(root, 'depth'))
     >>> for i in (1, 2, 10):
     ...     _ = cv2.imwrite(os.path.join(root, 'color', f'{i}.png'), np.zeros((4, 6, 3), np.uint8))
-    ...     _ = cv2.imwrite(os.path.join(root, 'depth', f'd{i}.png'), np.full((4, 6), i, np.uint16))
+    ...     depth = np.full((4, 6), i, np.uint16)  # 16UC1: i mm
+    ...     _ = cv2.imwrite(os.path.join(root, 'depth', f'd{i}.png'), depth)
     >>> source = RGBDFileSource(os.path.join(root, 'color'), os.path.join(root, 'depth'),
     ...                         (5.0, 5.0, 2.5, 1.5))
     >>> source.open(); [int(source.read().depth.depth[0, 0]) for _ in range(3)]
