@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
         'stream-infer rtsp://user:pass@cam/stream --classes person car')
     parser.add_argument('source', nargs='+', metavar='SOURCE',
                         help="camera index (0) or 'webcam', video file, image file, or "
-                        'rtsp/http(s) URL; several share one model, NAME=SOURCE names one')
+                        'rtsp/http(s) URL; several share one model, NAME=SOURCE names one; '
+                        'with --depth: a folder of colour images or a video')
     parser.add_argument('--model', default=None,
                         help='ONNX model file (default: the bundled COCO-80 CenterNet model)')
     for title, cls in OPTION_GROUPS:
