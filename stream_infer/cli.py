@@ -39,12 +39,13 @@ from stream_infer.detection.preprocess import serial_opencv
 from stream_infer.errors import ConfigurationError, StreamInferError
 from stream_infer.lanes import NAME_PATTERN
 from stream_infer.options import (
-    describe_accepted, ModelOptions, option_fields, PostprocessOptions, ReconnectPolicy,
-    SourceOptions, TrackerOptions)
+    DepthOptions, describe_accepted, ModelOptions, option_fields, PostprocessOptions,
+    ReconnectPolicy, SourceOptions, TrackerOptions)
 from stream_infer.results import StreamResult
 from stream_infer.sinks import JsonLinesSink, VideoSink
 from stream_infer.sources import redact
 from stream_infer.sources.image_decoding import quiet_opencv_logs
+from stream_infer.sources.rgbd_files import command_line_source
 from stream_infer.stream import InferenceStream
 
 PROG = 'stream-infer'
@@ -59,6 +60,7 @@ FLAG_NAMES = {'iou_threshold': '--iou', 'class_agnostic': '--agnostic',
 OPTION_GROUPS = (('model', ModelOptions), ('detections', PostprocessOptions),
                  ('tracking', TrackerOptions), ('source', SourceOptions),
                  ('connection (cameras and network streams)', ReconnectPolicy))
+DEPTH_ROS_ONLY = ('depth_pairing_tolerance',)  # stamps: the CLI pairs depth files by order
 
 
 def add_option_flags(group: argparse._ArgumentGroup, cls: type, prefix: str = '',
@@ -108,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
         'stream-infer rtsp://user:pass@cam/stream --classes person car')
     parser.add_argument('source', nargs='+', metavar='SOURCE',
                         help="camera index (0) or 'webcam', video file, image file, or "
-                        'rtsp/http(s) URL; several share one model, NAME=SOURCE names one')
+                        'rtsp/http(s) URL; several share one model, NAME=SOURCE names one; '
+                        'with --depth: a folder of colour images or a video')
     parser.add_argument('--model', default=None,
                         help='ONNX model file (default: the bundled COCO-80 CenterNet model)')
     for title, cls in OPTION_GROUPS:
@@ -125,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument('--quiet', action='store_true', help='no progress and no summary')
     out.add_argument('--verbose', '-v', action='store_true', help='log what the engine does')
     add_capture_flags(parser)
+    depth = parser.add_argument_group('depth (recorded RGB-D: positions in metres)')
+    depth.add_argument('--depth', metavar='DIR', default=None,
+                       help='aligned depth files, 16-bit PNG (16UC1, units of --depth-scale) '
+                       'or .npy (float32 metres), paired in sorted name order with SOURCE (a '
+                       'folder of colour images or a video)')
+    depth.add_argument('--intrinsics', metavar='FX,FY,CX,CY', default=None,
+                       help="pinhole K of the depth images, in their pixels (or K's 9 values)")
+    add_option_flags(depth, DepthOptions, skip=DEPTH_ROS_ONLY)
     return parser
 
 
@@ -337,7 +348,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     model = option_values(args, ModelOptions)
     try:
         ModelOptions(**model)  # one line naming a bad --layout or --threads
-        source, sources = source_arguments(args.source)
+        source, sources = source_arguments(args.source) if args.depth is None else (
+            command_line_source(args.source, args.depth, args.intrinsics, args.loop,
+                                args.enforce_fps), None)  # recorded RGB-D files
         stream = InferenceStream(
             source, args.model, sources=sources, **post, track=not args.no_track,
             tracker_options=option_values(args, TrackerOptions),
@@ -345,6 +358,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             reconnect=ReconnectPolicy(**option_values(args, ReconnectPolicy)),
             providers=model['providers'], threads=model['threads'], labels=model['labels'],
             max_batch=model['max_batch'],
+            depth_options=option_values(args, DepthOptions, skip=DEPTH_ROS_ONLY),
             detector_kwargs={'layout': model['layout'], 'spin_wait': model['spin_wait']})
     except (StreamInferError, ValueError, OSError) as exc:
         return _error(exc)
@@ -413,8 +427,10 @@ def _run(stream: InferenceStream, args: argparse.Namespace) -> int:
     for video in videos:
         if video.error:
             return _error(video.error)
-    if stream.error is not None and code == EXIT_OK:
-        print(f'{PROG}: error: the stream ended on an error: {redact(str(stream.error))}',
+    error = stream.error or next((s.last_error for s in stream.sources if s.state == 'failed'
+                                  and s.kind == 'rgbd files'), None)  # a bad file mid-run
+    if error and code == EXIT_OK:
+        print(f'{PROG}: error: the stream ended on an error: {redact(str(error))}',
               file=sys.stderr)
         code = EXIT_FAILED
     if not args.quiet:

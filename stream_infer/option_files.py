@@ -93,6 +93,19 @@ def read_option_file(path: Union[str, os.PathLike], what: str, accepted: str,
     what names the option in errors ('capture rules_file'), accepted says what the file must
     hold; error is the exception class raised (ConfigurationError, ModelError, SourceError).
     """
+    data = read_regular_file(path, what, accepted, error, max_bytes)
+    try:
+        return data.decode('utf-8')
+    except UnicodeDecodeError as exc:
+        wanted = f'expected {accepted} (a regular file of at most {_size_words(max_bytes)})'
+        raise error(f'{what}={os.fspath(path)!r}: not UTF-8 text (byte {exc.start}); '
+                    f'{wanted}') from None
+
+
+def read_regular_file(path: Union[str, os.PathLike], what: str, accepted: str,
+                      error: Type[Exception] = ConfigurationError,
+                      max_bytes: int = MAX_OPTION_FILE_BYTES) -> bytes:
+    """Return the bytes of a regular file (at most max_bytes), as read_option_file checks it."""
     check_regular_file(path, what, accepted, error, max_bytes)
     shown = f'{what}={os.fspath(path)!r}'
     wanted = f'expected {accepted} (a regular file of at most {_size_words(max_bytes)})'
@@ -119,10 +132,8 @@ def read_option_file(path: Union[str, os.PathLike], what: str, accepted: str,
     if size > max_bytes:
         raise error(f'{shown}: grew past the {_size_words(max_bytes)} accepted while being '
                     f'read; {wanted}')
-    try:
-        return b''.join(chunks).decode('utf-8')
-    except UnicodeDecodeError as exc:
-        raise error(f'{shown}: not UTF-8 text (byte {exc.start}); {wanted}') from None
+    return b''.join(chunks)
 
 
-__all__ = ['MAX_OPTION_FILE_BYTES', 'check_regular_file', 'read_option_file']
+__all__ = ['MAX_OPTION_FILE_BYTES', 'check_regular_file', 'read_option_file',
+           'read_regular_file']

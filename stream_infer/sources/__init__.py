@@ -17,7 +17,7 @@ Frame sources: camera, video file, network URL, iterator, single image, and push
 
 base (frames, states, the FrameSource class, redaction), opencv (files, cameras and streams
 read with OpenCV), memory (iterables, single images, push), spec (open_source: what a user
-typed -> a source).
+typed -> a source), rgbd_files (recorded colour + depth files, paired by name order).
 """
 
 from stream_infer.options import ReconnectPolicy
