@@ -427,8 +427,9 @@ def _run(stream: InferenceStream, args: argparse.Namespace) -> int:
     for video in videos:
         if video.error:
             return _error(video.error)
-    error = stream.error or next((s.last_error for s in stream.sources if s.state == 'failed'
-                                  and s.kind == 'rgbd files'), None)  # a bad file mid-run
+    # a source that failed (reconnect attempts spent, a bad file mid-run) ended on an error
+    error = stream.error or next((s.last_error or 'failed' for s in stream.sources
+                                  if s.state == 'failed'), None)
     if error and code == EXIT_OK:
         print(f'{PROG}: error: the stream ended on an error: {redact(str(error))}',
               file=sys.stderr)
