@@ -310,7 +310,8 @@ class Summary:
             out.append('tracks: none')
         infer = stats.latency_ms.get('infer')
         if infer is not None and infer.count:
-            out.append(f'model: {stream.detector.provider}, inference p50 {infer.p50:.1f} ms, '
+            model = f'{stream.detector.provider} ({stream.detector.precision})'
+            out.append(f'model: {model}, inference p50 {infer.p50:.1f} ms, '
                        f'frame age p50 {stats.age_ms.p50:.0f} ms / p99 {stats.age_ms.p99:.0f} '
                        'ms')
         if stats.errors or stats.callback_errors:

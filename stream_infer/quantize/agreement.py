@@ -94,7 +94,7 @@ def compare(reference: Sequence[sv.Detections], candidate: Sequence[sv.Detection
 
 
 def detect_all(detector: Any, frames: Sequence[np.ndarray]) -> List[sv.Detections]:
-    """The engine's detections (preprocess, model, decode, NMS) for each frame."""
+    """Return the engine's detections (preprocess, model, decode, NMS) for each frame."""
     return [detector(frame).detections for frame in frames]
 
 

@@ -130,7 +130,7 @@ def write_metadata(path: Path, values: Dict[str, str]) -> None:
 
 def quantization_metadata(method: str, frames: int, source: str,
                           float_nodes: Sequence[str], agreement: str) -> Dict[str, str]:
-    """The metadata_props saying what was done (read back by metadata.quantization_text)."""
+    """Return the metadata_props saying what was done (read back by metadata.quantization_text)."""
     return {meta.PRECISION_KEY: 'int8 QDQ', meta.METHOD_KEY: method,
             meta.FRAMES_KEY: str(frames), meta.SOURCE_KEY: source,
             meta.PER_CHANNEL_KEY: 'true', meta.FLOAT_NODES_KEY: ','.join(float_nodes),

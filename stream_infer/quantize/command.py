@@ -215,7 +215,7 @@ def quantize_model(args: argparse.Namespace, say: Callable[[str], None] = print)
 
 
 def report(outcome: Outcome, args: argparse.Namespace) -> List[str]:
-    """The report's lines (held-out agreement, timings, what was written)."""
+    """Return the report's lines (held-out agreement, timings, what was written)."""
     ms, fps = outcome.model_ms, outcome.engine_fps
     extra = [n for n in outcome.float_nodes if n not in outcome.tail]
     lines = [

@@ -54,7 +54,7 @@ def name_nodes(model) -> None:
 
 
 def _feeds_learned(graph) -> Set[int]:
-    """Indices of nodes from which a learned layer (Conv, Gemm, ...) can be reached."""
+    """Return the nodes from which a learned layer (Conv, Gemm, ...) can be reached."""
     consumers = _consumers(graph)
     index = {id(node): i for i, node in enumerate(graph.node)}
     feeds: Set[int] = set()

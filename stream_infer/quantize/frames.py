@@ -24,7 +24,7 @@ calibrates.
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Sequence, Tuple
+from typing import List, Sequence
 
 import cv2
 import numpy as np
@@ -45,7 +45,7 @@ class FrameSet:
 
 def evenly(count: int, total: int) -> np.ndarray:
     """
-    Indices of count items spread evenly over total (all of them when total <= count).
+    Return the indices of count items spread over total (all of them when total <= count).
 
         >>> evenly(3, 10).tolist()
         [0, 4, 9]
@@ -72,7 +72,7 @@ def _read_images(paths: Sequence[Path]) -> List[np.ndarray]:
 
 
 def _read_video(path: Path, count: int) -> List[np.ndarray]:
-    """count frames sampled evenly across the video (decoded in order: seeking is unreliable)."""
+    """Return count frames spread over the video (decoded in order: seeking is unreliable)."""
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
         raise ValueError(f'calibration source {path} is not a readable video; expected '

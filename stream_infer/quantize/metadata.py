@@ -45,7 +45,7 @@ def precision_text(metadata: Mapping[str, str]) -> str:
 
 
 def quantization_text(metadata: Mapping[str, str]) -> Optional[str]:
-    """The INT8 description, or None for a model this command did not write."""
+    """Return the INT8 description, or None for a model this command did not write."""
     kind = metadata.get(PRECISION_KEY)
     if not kind:
         return None
