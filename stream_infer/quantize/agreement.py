@@ -99,11 +99,12 @@ def detect_all(detector: Any, frames: Sequence[np.ndarray]) -> List[sv.Detection
 
 
 def alternated(rounds: int, runs: Dict[str, Callable[[], float]]) -> Dict[str, float]:
-    """Run each measurement in turn, rounds times (same load for all); median of each."""
-    values: Dict[str, list] = {name: [] for name in runs}
-    for _ in range(rounds):
-        for name, run in runs.items():
-            values[name].append(run())
+    """Run each measurement in turn, rounds times, rotating who goes first; median of each."""
+    names = list(runs)
+    values: Dict[str, list] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            values[name].append(runs[name]())
     return {name: statistics.median(v) for name, v in values.items()}
 
 
