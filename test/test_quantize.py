@@ -93,6 +93,8 @@ def test_agreement_counts_matches_of_the_same_class_only():
     assert a.f1 == pytest.approx(2 / 5)
     assert a.mean_iou == pytest.approx(100 / 110)
     assert a.score_shift == pytest.approx(-0.1)
+    assert a.unmatched == 3 and a.unmatched_near_threshold == 0
+    assert compare(reference, candidate, confidence=0.35).unmatched_near_threshold == 1  # 0.4
 
 
 def test_int8_version_of_a_small_detector_agrees_with_fp32(tmp_path, capsys):
@@ -170,3 +172,16 @@ def test_video_calibration_frames_are_spread_over_the_whole_video(tmp_path):
     frames = load_frames(str(path), 5)
     levels = [int(round(f.mean() / 5)) for f in frames]
     assert levels == [0, 12, 24, 37, 49]
+
+
+def test_capture_dataset_directory_gives_its_images_only(tmp_path):
+    day = tmp_path / 'captures' / '2026-05-04'
+    write_frames(day / 'images', 6, seed=4)
+    (day / 'labels').mkdir()
+    for i in range(6):
+        (day / 'labels' / f'{i:04d}.txt').write_text('0 0.5 0.5 0.1 0.1\n')
+    (day / 'data.yaml').write_text('names: [red, blue]\n')
+    frames = load_frames(str(tmp_path / 'captures'), 4)
+    assert len(frames) == 4 and all(f.shape == (SIZE, SIZE, 3) for f in frames)
+    with pytest.raises(ValueError, match='holds no image files'):
+        load_frames(str(day / 'labels'), 4)

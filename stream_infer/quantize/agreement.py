@@ -31,6 +31,7 @@ from scipy.optimize import linear_sum_assignment
 import supervision as sv
 
 MATCH_IOU = 0.5
+NEAR_THRESHOLD = 0.1  # an unmatched box scoring below confidence + this merely crossed it
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Agreement:
     mean_iou: float     # over the matches
     score_shift: float  # mean INT8 - fp32 score over the matches
     abs_score_shift: float
+    unmatched_near_threshold: int = 0  # unmatched boxes of either side scoring near it
 
     @property
     def precision(self) -> float:
@@ -62,35 +64,45 @@ class Agreement:
         return (f'F1 {self.f1:.3f} (precision {self.precision:.3f}, recall {self.recall:.3f}; '
                 f'{self.matched} of {self.reference} fp32 boxes matched, {self.candidate} INT8 '
                 f'boxes, {self.frames} frames), mean IoU {self.mean_iou:.3f}, score shift '
-                f'{self.score_shift:+.3f} (mean |shift| {self.abs_score_shift:.3f})')
+                f'{self.score_shift:+.3f} (mean |shift| {self.abs_score_shift:.3f}); '
+                f'{self.unmatched_near_threshold} of the {self.unmatched} unmatched boxes score '
+                f'within {NEAR_THRESHOLD} of the confidence threshold')
+
+    @property
+    def unmatched(self) -> int:
+        return self.reference + self.candidate - 2 * self.matched
 
 
 def _matches(ref: sv.Detections, cand: sv.Detections) -> tuple:
-    """(iou, ref score, cand score) arrays of one frame's matched pairs."""
+    """(iou, ref score, cand score) of one frame's matched pairs, scores of the unmatched."""
     if len(ref) == 0 or len(cand) == 0:
-        return np.zeros(0), np.zeros(0), np.zeros(0)
+        empty = np.zeros(0)
+        return empty, empty, empty, np.concatenate([ref.confidence, cand.confidence])
     iou = sv.box_iou_batch(ref.xyxy, cand.xyxy)
     iou[ref.class_id[:, None] != cand.class_id[None, :]] = 0.0
     rows, cols = linear_sum_assignment(-iou)
     keep = iou[rows, cols] >= MATCH_IOU
     rows, cols = rows[keep], cols[keep]
-    return iou[rows, cols], ref.confidence[rows], cand.confidence[cols]
+    unmatched = np.concatenate([np.delete(ref.confidence, rows), np.delete(cand.confidence, cols)])
+    return iou[rows, cols], ref.confidence[rows], cand.confidence[cols], unmatched
 
 
-def compare(reference: Sequence[sv.Detections], candidate: Sequence[sv.Detections]
-            ) -> Agreement:
-    """Agreement of candidate (INT8) with reference (fp32), frame by frame."""
+def compare(reference: Sequence[sv.Detections], candidate: Sequence[sv.Detections],
+            confidence: float = 0.0) -> Agreement:
+    """Agreement of candidate (INT8) with reference (fp32) found at this confidence."""
     if len(reference) != len(candidate):
         raise ValueError(f'{len(reference)} reference frames but {len(candidate)} candidate')
     pairs = [_matches(r, c) for r, c in zip(reference, candidate)]
     ious = np.concatenate([p[0] for p in pairs]) if pairs else np.zeros(0)
     shift = (np.concatenate([p[2] - p[1] for p in pairs]) if pairs else np.zeros(0))
+    lost = np.concatenate([p[3] for p in pairs]) if pairs else np.zeros(0)
     return Agreement(
         frames=len(reference), reference=sum(len(r) for r in reference),
         candidate=sum(len(c) for c in candidate), matched=int(len(ious)),
         mean_iou=float(ious.mean()) if len(ious) else 0.0,
         score_shift=float(shift.mean()) if len(shift) else 0.0,
-        abs_score_shift=float(np.abs(shift).mean()) if len(shift) else 0.0)
+        abs_score_shift=float(np.abs(shift).mean()) if len(shift) else 0.0,
+        unmatched_near_threshold=int(np.count_nonzero(lost < confidence + NEAR_THRESHOLD)))
 
 
 def detect_all(detector: Any, frames: Sequence[np.ndarray]) -> List[sv.Detections]:

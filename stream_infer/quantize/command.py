@@ -19,7 +19,8 @@ Steps: load frames of SRC and hold every k-th out; prepare them exactly as the e
 MODEL (Detector.prepare); calibrate once (MinMax, Entropy or Percentile); keep the decode tail
 in float (float_nodes.decode_tail); then, while INT8's detections agree with fp32's below
 --min-agreement on the calibration frames, keep in float the learned layer whose float version
-helps most, among the last few (sensitivity search, at most --max-float-layers of them). The
+helps most, among the last few, then blocks of the last 2, 4, 8 ... learned layers (sensitivity
+search, at most --max-float-layers of them). The
 report compares INT8 with fp32 on the held-out frames only, and times both (alternated rounds).
 Below --min-agreement on the held-out frames nothing is written and the exit status is 1,
 unless --force. Exit status: 0 written, 1 refused, 2 bad arguments, model or source.
@@ -35,6 +36,7 @@ import sys
 from typing import Callable, List, Optional, Sequence
 
 from stream_infer.errors import StreamInferError
+from stream_infer.options import PostprocessOptions
 from stream_infer.quantize import agreement as agree
 from stream_infer.quantize.calibrate import (
     METHODS, named_copy, quantization_metadata, Quantizer, require_onnx, temporary_directory,
@@ -43,6 +45,7 @@ from stream_infer.quantize.float_nodes import decode_tail, LEARNED_OPS
 from stream_infer.quantize.frames import ACCEPTED, FrameSet, load_frames, split_frames
 
 PROG = 'stream-infer quantize'
+CONFIDENCE = PostprocessOptions().confidence  # what the detections are found at
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
 
@@ -78,10 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help='calibration method (MinMax)')
     parser.add_argument('--float-nodes', nargs='+', default=[], metavar='NODE',
                         help='more nodes to keep in float, by name')
-    parser.add_argument('--max-float-layers', type=int, default=3, metavar='N',
+    parser.add_argument('--max-float-layers', type=int, default=8, metavar='N',
                         help='learned layers the sensitivity search may keep in float; 0 turns '
-                        'it off (3)')
-    parser.add_argument('--candidates', type=int, default=6, metavar='N',
+                        'it off (8)')
+    parser.add_argument('--candidates', type=int, default=4, metavar='N',
                         help='last learned layers the sensitivity search tries each time (6)')
     parser.add_argument('--min-agreement', type=float, default=0.95, metavar='F1',
                         help='refuse (exit 1, no file) below this F1 against fp32 on held-out '
@@ -145,31 +148,47 @@ class _Run:
     def calibration_f1(self, float_nodes: Sequence[str]) -> float:
         _, detector, detections = self.int8_detections(float_nodes, self.frames.calibration)
         detector.close()
-        return agree.compare(self.reference, detections).f1
+        return agree.compare(self.reference, detections, CONFIDENCE).f1
 
     def search(self, float_nodes: List[str], candidates: List[str]) -> tuple:
-        """Greedy sensitivity search: add the layer whose float version helps most."""
+        """
+        Sensitivity search on the calibration frames, in two phases; (float nodes, F1, lines).
+
+        Single layers: keep in float the layer (among the next --candidates, nearest to the
+        outputs first) whose float version raises F1 most, while one does. Blocks: when no
+        single layer helps, the error is spread over many layers; keep the last 2, 4, 8, ...
+        learned layers in float together (up to --max-float-layers) until F1 is reached.
+        """
         trials: List[str] = []
+
+        def note(line: str) -> None:
+            trials.append(line)
+            self.say(line)
+
+        target, limit = self.args.min_agreement, self.args.max_float_layers
         best = self.calibration_f1(float_nodes)
-        trials.append(f'decode tail in float: F1 {best:.3f} on calibration frames')
-        for _ in range(self.args.max_float_layers):
-            if best >= self.args.min_agreement:
-                break
+        note(f'decode tail in float: F1 {best:.3f} on calibration frames')
+        kept = 0
+        while best < target and kept < limit:
             tried = [c for c in candidates if c not in float_nodes][:self.args.candidates]
             if not tried:
                 break
             scores = {c: self.calibration_f1(float_nodes + [c]) for c in tried}
             pick = max(scores, key=scores.get)
-            trials.append('tried in float: ' + ', '.join(
-                f'{c} {f1:.3f}' for c, f1 in scores.items()))
+            note('tried in float: ' + ', '.join(f'{c} {f1:.3f}' for c, f1 in scores.items()))
             if scores[pick] <= best:
-                trials.append('no layer helps: search stopped')
+                note('no single layer helps')
                 break
-            float_nodes = float_nodes + [pick]
-            best = scores[pick]
-            trials.append(f'kept {pick} in float: F1 {best:.3f} on calibration frames')
-        for line in trials:
-            self.say(line)
+            float_nodes, best, kept = float_nodes + [pick], scores[pick], kept + 1
+            note(f'kept {pick} in float: F1 {best:.3f} on calibration frames')
+        base, size = float_nodes, 2
+        while best < target and kept + size <= limit:
+            block = [c for c in candidates[:size] if c not in base]
+            f1 = self.calibration_f1(base + block)
+            note(f'last {size} learned layers in float: F1 {f1:.3f} on calibration frames')
+            if f1 > best:
+                float_nodes, best = base + block, f1
+            size *= 2
         return float_nodes, best, trials
 
 
@@ -191,7 +210,8 @@ def quantize_model(args: argparse.Namespace, say: Callable[[str], None] = print)
         float_nodes, calibration_f1, trials = run.search(float_nodes, _learned_layers(model))
         path, int8, held = run.int8_detections(float_nodes, frames.held_out)
         fp32_held = agree.detect_all(run.fp32, frames.held_out)
-        outcome = Outcome(frames, float_nodes, tail, agree.compare(fp32_held, held),
+        agreement = agree.compare(fp32_held, held, CONFIDENCE)
+        outcome = Outcome(frames, float_nodes, tail, agreement,
                           calibration_f1, trials=trials)
         tensors = [run.fp32.prepare(f).tensor for f in frames.held_out]
         name = run.input_name
