@@ -65,8 +65,8 @@ def main() -> None:
     parser.add_argument('--frames', type=int, default=48, help='bundled model frames (48)')
     parser.add_argument('--yolo-frames', type=int, default=12, help='YOLO-shaped frames (12)')
     parser.add_argument('--held-out-every', type=int, default=3)
-    parser.add_argument('--float-layers', type=int, default=8,
-                        help='--max-float-layers of the bundled model (8)')
+    parser.add_argument('--float-layers', type=int, default=16,
+                        help='--max-float-layers of the bundled model (16)')
     parser.add_argument('--candidates', type=int, default=4)
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--threads', type=int, default=None)

@@ -22,6 +22,7 @@ ranges are computed once and cached in a file, so trying other sets of float nod
 quantization, not a calibration. `onnx` is imported here only: it is not needed to run models.
 """
 
+import logging
 from pathlib import Path
 import tempfile
 from typing import Dict, Iterator, Optional, Sequence
@@ -62,6 +63,18 @@ def named_copy(model_path: Path, directory: Path) -> Path:
     out = directory / 'named.onnx'
     onnx.save(model, str(out))
     return out
+
+
+class _NoPreprocessAdvice(logging.Filter):
+    """
+    Drop onnxruntime's advice to pre-process, logged on every quantization.
+
+    Its pre-processing (quant_pre_process) was tried on the bundled model: same F1, no speed
+    gain (doc/int8.md), and it needs sympy.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return 'pre-processing before quantization' not in record.getMessage()
 
 
 class _Reader:
@@ -105,6 +118,16 @@ class Quantizer:
         """Write the INT8 model with float_nodes left in float; returns out_path."""
         q = _quantization()
         extra = {'CalibPercentile': self.percentile} if self.method == 'Percentile' else {}
+        advice = _NoPreprocessAdvice()
+        logging.getLogger().addFilter(advice)
+        try:
+            self._quantize_static(q, out_path, float_nodes, extra)
+        finally:
+            logging.getLogger().removeFilter(advice)
+        return out_path
+
+    def _quantize_static(self, q, out_path: Path, float_nodes: Sequence[str],
+                         extra: dict) -> None:
         q.quantize_static(
             str(self.model), str(out_path), _Reader(self.input_name, self.tensors),
             quant_format=q.QuantFormat.QDQ, per_channel=True,
@@ -112,7 +135,6 @@ class Quantizer:
             nodes_to_exclude=list(float_nodes),
             calibrate_method=getattr(q.CalibrationMethod, self.method),
             calibration_cache_path=str(self.cache), extra_options=extra)
-        return out_path
 
 
 def write_metadata(path: Path, values: Dict[str, str]) -> None:

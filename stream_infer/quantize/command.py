@@ -19,8 +19,8 @@ Steps: load frames of SRC and hold every k-th out; prepare them exactly as the e
 MODEL (Detector.prepare); calibrate once (MinMax, Entropy or Percentile); keep the decode tail
 in float (float_nodes.decode_tail); then, while INT8's detections agree with fp32's below
 --min-agreement on the calibration frames, keep in float the learned layer whose float version
-helps most, among the last few, then blocks of the last 2, 4, 8 ... learned layers (sensitivity
-search, at most --max-float-layers of them). The
+helps most, among the last few, then blocks of the last / first 2, 4, 8 ... learned layers
+(sensitivity search, at most --max-float-layers of them). The
 report compares INT8 with fp32 on the held-out frames only, and times both (alternated rounds).
 Below --min-agreement on the held-out frames nothing is written and the exit status is 1,
 unless --force. Exit status: 0 written, 1 refused, 2 bad arguments, model or source.
@@ -45,6 +45,7 @@ from stream_infer.quantize.float_nodes import decode_tail, LEARNED_OPS
 from stream_infer.quantize.frames import ACCEPTED, FrameSet, load_frames, split_frames
 
 PROG = 'stream-infer quantize'
+MIN_GAIN = 0.01  # F1 a layer kept in float must add: float layers cost speed
 CONFIDENCE = PostprocessOptions().confidence  # what the detections are found at
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
@@ -156,8 +157,9 @@ class _Run:
 
         Single layers: keep in float the layer (among the next --candidates, nearest to the
         outputs first) whose float version raises F1 most, while one does. Blocks: when no
-        single layer helps, the error is spread over many layers; keep the last 2, 4, 8, ...
-        learned layers in float together (up to --max-float-layers) until F1 is reached.
+        single layer helps, the error is spread over many layers; keep the last (then the first)
+        2, 4, 8, ... learned layers in float together (up to --max-float-layers) until F1 is
+        reached. A layer or block is kept only if it adds MIN_GAIN F1 (float costs speed).
         """
         trials: List[str] = []
 
@@ -176,18 +178,19 @@ class _Run:
             scores = {c: self.calibration_f1(float_nodes + [c]) for c in tried}
             pick = max(scores, key=scores.get)
             note('tried in float: ' + ', '.join(f'{c} {f1:.3f}' for c, f1 in scores.items()))
-            if scores[pick] <= best:
-                note('no single layer helps')
+            if scores[pick] < best + MIN_GAIN:
+                note(f'no single layer helps (by {MIN_GAIN} F1 or more)')
                 break
             float_nodes, best, kept = float_nodes + [pick], scores[pick], kept + 1
             note(f'kept {pick} in float: F1 {best:.3f} on calibration frames')
         base, size = float_nodes, 2
         while best < target and kept + size <= limit:
-            block = [c for c in candidates[:size] if c not in base]
-            f1 = self.calibration_f1(base + block)
-            note(f'last {size} learned layers in float: F1 {f1:.3f} on calibration frames')
-            if f1 > best:
-                float_nodes, best = base + block, f1
+            for end, layers in (('last', candidates), ('first', candidates[::-1])):
+                block = [c for c in layers[:size] if c not in base]
+                f1 = self.calibration_f1(base + block)
+                note(f'{end} {size} learned layers in float: F1 {f1:.3f} on calibration frames')
+                if f1 >= best + MIN_GAIN:
+                    float_nodes, best = base + block, f1
             size *= 2
         return float_nodes, best, trials
 
