@@ -61,7 +61,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--models', nargs='+', choices=('bundled', 'yolo'),
                         default=['bundled', 'yolo'])
-    parser.add_argument('--method', default='MinMax', choices=('MinMax', 'Entropy', 'Percentile'))
+    parser.add_argument('--method', default='Percentile',
+                        choices=('MinMax', 'Entropy', 'Percentile'))
     parser.add_argument('--frames', type=int, default=48, help='bundled model frames (48)')
     parser.add_argument('--yolo-frames', type=int, default=12, help='YOLO-shaped frames (12)')
     parser.add_argument('--held-out-every', type=int, default=3)

@@ -114,7 +114,7 @@ def test_int8_version_of_a_small_detector_agrees_with_fp32(tmp_path, capsys):
     tail = [n for n in int8.graph.node if n.name in ('score_sigmoid', 'concat', 'split')]
     assert len(tail) == 3 and not any(set(n.input) & quantized for n in tail)
     props = {p.key: p.value for p in int8.metadata_props}
-    assert props['quantization'] == 'int8 QDQ' and props['quantization_method'] == 'MinMax'
+    assert props['quantization'] == 'int8 QDQ' and props['quantization_method'] == 'Percentile'
     assert props['quantization_frames'] == '12' and props['quantization_source'] == 'calib'
     assert 'score_sigmoid' in props['quantization_float_nodes'].split(',')
     assert props['names'] == "{0: 'red', 1: 'blue'}"  # the model's own metadata is kept
@@ -135,13 +135,15 @@ def test_quantize_refuses_below_min_agreement_and_writes_nothing(tmp_path, capsy
     # Box channels 1000 away from the scores share one uint8 scale: the scores are lost.
     model = tiny_detector_model(tmp_path / 'fp32.onnx', box_bias=1000.0, score_gain=40.0)
     calibration = write_frames(tmp_path / 'calib', 16, seed=2, near_threshold=True)
-    code, out = quantize(tmp_path, model, calibration, '--max-float-layers', '0')
+    # MinMax: the per-tensor range spans both the boxes and the scores (as built above).
+    args = ('--max-float-layers', '0', '--method', 'MinMax')
+    code, out = quantize(tmp_path, model, calibration, *args)
     err = capsys.readouterr().err
     assert code == 1
     assert not out.exists()
     assert 'refused: F1' in err and 'below --min-agreement 0.95; no file written' in err
 
-    code, out = quantize(tmp_path, model, calibration, '--max-float-layers', '0', '--force')
+    code, out = quantize(tmp_path, model, calibration, *args, '--force')
     assert code == 0 and out.exists()
     assert 'written because of --force' in capsys.readouterr().out
 

@@ -122,6 +122,10 @@ class Quantizer:
         logging.getLogger().addFilter(advice)
         try:
             self._quantize_static(q, out_path, float_nodes, extra)
+        except (ValueError, RuntimeError) as exc:  # numpy's histogram, onnxruntime's sessions
+            other = 'MinMax' if self.method != 'MinMax' else 'Percentile'
+            raise ModelError(f'{self.method} calibration failed ('
+                             f'{type(exc).__name__}: {exc}); try --method {other}') from exc
         finally:
             logging.getLogger().removeFilter(advice)
         return out_path
