@@ -73,7 +73,7 @@ class _NoPreprocessAdvice(logging.Filter):
     gain (doc/int8.md), and it needs sympy.
     """
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003 - logging.Filter API
         return 'pre-processing before quantization' not in record.getMessage()
 
 
