@@ -22,6 +22,8 @@ ranges are computed once and cached in a file, so trying other sets of float nod
 quantization, not a calibration. `onnx` is imported here only: it is not needed to run models.
 """
 
+import contextlib
+import io
 import logging
 from pathlib import Path
 import tempfile
@@ -120,8 +122,9 @@ class Quantizer:
         extra = {'CalibPercentile': self.percentile} if self.method == 'Percentile' else {}
         advice = _NoPreprocessAdvice()
         logging.getLogger().addFilter(advice)
-        try:
-            self._quantize_static(q, out_path, float_nodes, extra)
+        try:  # the histogram methods print their progress: not the report's business
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._quantize_static(q, out_path, float_nodes, extra)
         except (ValueError, RuntimeError) as exc:  # numpy's histogram, onnxruntime's sessions
             other = 'MinMax' if self.method != 'MinMax' else 'Percentile'
             raise ModelError(f'{self.method} calibration failed ('
