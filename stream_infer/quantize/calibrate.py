@@ -102,11 +102,11 @@ class Quantizer:
     """
     Quantizes one (named) model again and again with other float nodes, calibrating once.
 
-    method: 'MinMax', 'Entropy' or 'Percentile'; percentile: kept range of Percentile (99.999).
+    method: 'MinMax', 'Entropy' or 'Percentile'; percentile: kept range of Percentile (99.99).
     """
 
     def __init__(self, named_model: Path, input_name: str, tensors: Sequence[np.ndarray],
-                 method: str, work_dir: Path, percentile: float = 99.999) -> None:
+                 method: str, work_dir: Path, percentile: float = 99.99) -> None:
         if method not in METHODS:
             raise ModelError(f'calibration method {method!r}: expected one of {METHODS}')
         self.model = named_model

@@ -81,8 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--method', choices=METHODS, default='Percentile',
                         help='calibration method (Percentile: on the bundled model it agreed '
                         'better with fp32 than MinMax and Entropy)')
-    parser.add_argument('--percentile', type=float, default=99.999, metavar='P',
-                        help='range kept by --method Percentile (99.999)')
+    parser.add_argument('--percentile', type=float, default=99.99, metavar='P',
+                        help='range kept by --method Percentile (99.99)')
     parser.add_argument('--float-nodes', nargs='+', default=[], metavar='NODE',
                         help='more nodes to keep in float, by name')
     parser.add_argument('--max-float-layers', type=int, default=8, metavar='N',
@@ -234,8 +234,9 @@ def quantize_model(args: argparse.Namespace, say: Callable[[str], None] = print)
             'fp32': lambda: agree.engine_fps(args.model, engine_frames, args.threads),
             'int8': lambda: agree.engine_fps(str(path), engine_frames, args.threads)})
         if outcome.agreement.f1 >= args.min_agreement or args.force:
+            method = args.method + (f' {args.percentile}' if args.method == 'Percentile' else '')
             metadata = quantization_metadata(
-                args.method, len(frames.calibration), os.path.basename(
+                method, len(frames.calibration), os.path.basename(
                     os.path.normpath(frames.source)), float_nodes, outcome.agreement.summary())
             write_metadata(path, metadata)
             shutil.move(str(path), args.output)
