@@ -118,6 +118,8 @@ def _check(args: argparse.Namespace) -> Optional[str]:
         return f'--threads must be >= 1, got {args.threads}'
     if Path(args.output).resolve() == Path(args.model).resolve():
         return '-o/--output must not be the model itself'
+    if not Path(args.output).resolve().parent.is_dir():
+        return f'-o/--output {args.output}: its directory does not exist'
     return None
 
 
