@@ -114,7 +114,8 @@ def test_int8_version_of_a_small_detector_agrees_with_fp32(tmp_path, capsys):
     tail = [n for n in int8.graph.node if n.name in ('score_sigmoid', 'concat', 'split')]
     assert len(tail) == 3 and not any(set(n.input) & quantized for n in tail)
     props = {p.key: p.value for p in int8.metadata_props}
-    assert props['quantization'] == 'int8 QDQ' and props['quantization_method'] == 'Percentile 99.99'
+    assert props['quantization'] == 'int8 QDQ'
+    assert props['quantization_method'] == 'Percentile 99.99'
     assert props['quantization_frames'] == '12' and props['quantization_source'] == 'calib'
     assert 'score_sigmoid' in props['quantization_float_nodes'].split(',')
     assert props['names'] == "{0: 'red', 1: 'blue'}"  # the model's own metadata is kept
