@@ -20,7 +20,8 @@ shows progress on stderr and prints a short summary at the end. Several sources 
 (NAME=SOURCE names one; unnamed ones are named by their position): each JSON line then carries
 'source_id' (the index) and 'source' (the name), and --output out.mp4 writes one video per
 source, out_<name>.mp4. Exit status: 0 done, 1 the stream ended on an error, 2 bad arguments,
-source or model, 130 interrupted (Ctrl-C).
+source or model, 130 interrupted (Ctrl-C). `stream-infer quantize MODEL -o OUT.onnx --calibration
+SRC` writes an INT8 model calibrated on SRC's frames (stream_infer/quantize/, doc/int8.md).
 """
 
 import argparse
@@ -321,7 +322,8 @@ class Summary:
             out.append('tracks: none')
         infer = stats.latency_ms.get('infer')
         if infer is not None and infer.count:
-            out.append(f'model: {stream.detector.provider}, inference p50 {infer.p50:.1f} ms, '
+            model = f'{stream.detector.provider} ({stream.detector.precision})'
+            out.append(f'model: {model}, inference p50 {infer.p50:.1f} ms, '
                        f'frame age p50 {stats.age_ms.p50:.0f} ms / p99 {stats.age_ms.p99:.0f} '
                        'ms')
         if stats.errors or stats.callback_errors:
@@ -335,7 +337,11 @@ def _error(message: Any) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Entry point of the `stream-infer` console script."""
+    """Entry point of the `stream-infer` console script (`stream-infer quantize ...` too)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ['quantize']:  # a subcommand (a source file named so: ./quantize)
+        from stream_infer.quantize.command import main as quantize_main
+        return quantize_main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format=f'{PROG}: %(levelname)s: %(message)s', stream=sys.stderr)

@@ -254,3 +254,63 @@ def frame_code_model(path: Path, *, batch: object = 'batch', size: int = 64,
                       [helper.make_tensor_value_info('detections', TensorProto.FLOAT,
                                                      [batch, 2, 6])],
                       {'layout': 'NCHW RGB float32 0..255, stretched resize'}, initializers)
+
+
+def tiny_detector_model(path: Path, *, size: int = 64, box_bias: float = 0.0,
+                        score_gain: float = 12.0, seed: int = 0) -> Path:
+    """
+    Build a small conv detector (yolov8 layout, 2 classes) whose detections follow the image.
+
+    Two 2x2 stride-2 averaging convs (a little seeded noise on the weights) make a grid of
+    4x4-pixel cells' mean colours; a 1x1 head scores class 0 by red and class 1 by blue,
+    score_gain * (mean - 0.5) as a logit. The decode tail (the part quantization must leave
+    in float): Reshape, Split, box = Sigmoid(offset) around the cell centre, Sigmoid scores,
+    Concat -> [1, 6, cells]. box_bias shifts the box channels of the head's output by a large
+    value (taken off again in the tail): one per-tensor uint8 scale then leaves the scores too
+    coarse, the model INT8 cannot reproduce.
+    """
+    rng = np.random.default_rng(seed)
+    cells = (size // 4) ** 2
+    average = np.zeros((3, 3, 2, 2), np.float32)
+    for c in range(3):
+        average[c, c] = 0.25
+    w1 = average + rng.normal(0, 0.01, average.shape).astype(np.float32)
+    w2 = average + rng.normal(0, 0.01, average.shape).astype(np.float32)
+    head = np.zeros((6, 3, 1, 1), np.float32)
+    head[:4] = rng.normal(0, 0.3, (4, 3, 1, 1))
+    head[4, 0, 0, 0] = head[5, 2, 0, 0] = score_gain
+    head_bias = np.array([box_bias] * 4 + [-score_gain / 2] * 2, np.float32)
+    grid = (np.arange(size // 4, dtype=np.float32) * 4 + 2)
+    gy, gx = np.meshgrid(grid, grid, indexing='ij')
+    consts = {
+        'w1': w1, 'w2': w2, 'head_w': head, 'head_b': head_bias,
+        'flat': np.array([1, 6, cells], np.int64), 'split': np.array([2, 2, 2], np.int64),
+        'unbias': np.array(box_bias, np.float32), 'offset_scale': np.array(4.0, np.float32),
+        'centres': np.stack([gx.ravel(), gy.ravel()])[None].astype(np.float32),
+        'wh_scale': np.array(8.0, np.float32),
+    }
+    nodes = [
+        helper.make_node('Conv', ['images', 'w1'], ['c1'], strides=[2, 2], name='conv1'),
+        helper.make_node('Relu', ['c1'], ['r1'], name='relu1'),
+        helper.make_node('Conv', ['r1', 'w2'], ['c2'], strides=[2, 2], name='conv2'),
+        helper.make_node('Relu', ['c2'], ['r2'], name='relu2'),
+        helper.make_node('Conv', ['r2', 'head_w', 'head_b'], ['h'], name='head'),
+        helper.make_node('Reshape', ['h', 'flat'], ['hf'], name='flatten'),
+        helper.make_node('Split', ['hf', 'split'], ['xy_raw', 'wh_raw', 'logits'], axis=1,
+                         name='split'),
+        helper.make_node('Sub', ['xy_raw', 'unbias'], ['xy_u'], name='unbias_xy'),
+        helper.make_node('Sigmoid', ['xy_u'], ['xy_s'], name='xy_sigmoid'),
+        helper.make_node('Mul', ['xy_s', 'offset_scale'], ['xy_o'], name='xy_offset'),
+        helper.make_node('Add', ['xy_o', 'centres'], ['xy_c'], name='xy_decode'),
+        helper.make_node('Sub', ['wh_raw', 'unbias'], ['wh_u'], name='unbias_wh'),
+        helper.make_node('Sigmoid', ['wh_u'], ['wh_s'], name='wh_sigmoid'),
+        helper.make_node('Mul', ['wh_s', 'wh_scale'], ['wh'], name='wh_decode'),
+        helper.make_node('Sigmoid', ['logits'], ['scores'], name='score_sigmoid'),
+        helper.make_node('Concat', ['xy_c', 'wh', 'scores'], ['output0'], axis=1,
+                         name='concat'),
+    ]
+    initializers = [numpy_helper.from_array(v, k) for k, v in consts.items()]
+    return save_model(path, nodes, [_input((1, 3, size, size), FLOAT, 'images')],
+                      [helper.make_tensor_value_info('output0', TensorProto.FLOAT,
+                                                     [1, 6, cells])],
+                      {'names': "{0: 'red', 1: 'blue'}"}, initializers)

@@ -284,6 +284,7 @@ def test_malformed_images_are_counted_and_skipped_annotated_only_when_subscribed
     assert not any(m.header.stamp.sec in (700, 701, 702, 703) for m in got)
     for key in ('execution_provider', 'source_state'):
         assert key in values
+    assert values['model_precision'] == 'float'  # an INT8 file says how it was calibrated
     assert _diag_values(diags, 'stream_infer')[0]['annotated_published'] == '0'
 
     annotated = ros.collect(Image, 'annotated')

@@ -45,6 +45,7 @@ from stream_infer.detection.output_decoding import (
 from stream_infer.detection.preprocess import check_frame, Geometry, InputSpec, Preprocessor
 from stream_infer.errors import ModelError
 from stream_infer.options import PostprocessOptions
+from stream_infer.quantize.metadata import precision_text
 
 logger = logging.getLogger('stream_infer.detector')
 
@@ -107,9 +108,10 @@ class OnnxBackend:
         self.names = ClassNames(names)
         spec = self.input_spec
         logger.info('model %s: input %s %dx%d %s %s scale %.6g %s, output %s (%s layout, %s '
-                    'classes), provider %s', name, self.input_name, spec.height,
+                    'classes), provider %s, %s', name, self.input_name, spec.height,
                     spec.width, spec.tensor_layout, spec.channel_order, spec.scale, spec.resize,
-                    shape, self.layout.name, num_classes or len(names), self.provider)
+                    shape, self.layout.name, num_classes or len(names), self.provider,
+                    precision_text(self.metadata))
 
     def _check_class_counts(self, label_names: Optional[list], metadata_names: Optional[list],
                             shape: list, input_hw: tuple, name: str) -> None:

@@ -50,6 +50,7 @@ from stream_infer.detection.preprocess import Geometry, InputSpec
 from stream_infer.detection.task_outputs import task_outputs
 from stream_infer.errors import ModelError
 from stream_infer.options import PostprocessOptions
+from stream_infer.quantize.metadata import precision_text
 
 ModelLike = Union[str, os.PathLike, Callable, None]
 DEFAULT_OPTIONS = PostprocessOptions()
@@ -167,6 +168,11 @@ class Detector:
     def provider(self) -> str:
         """Return the execution provider that runs the model ('python' for a callable)."""
         return self._backend.provider
+
+    @property
+    def precision(self) -> str:
+        """How the model computes: 'float', or 'int8 (QDQ, calibrated on N frames of SRC)'."""
+        return precision_text(self._backend.metadata)
 
     @property
     def input_spec(self) -> Optional[InputSpec]:

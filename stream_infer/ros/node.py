@@ -314,7 +314,7 @@ class StreamInferNode(LifecycleNode):
             self._detector = None
             return TransitionCallbackReturn.FAILURE
         self.get_logger().info(
-            f'model {model} loaded on {self._detector.provider}, '
+            f'model {model} ({self._detector.precision}) loaded on {self._detector.provider}, '
             f'{len(self._detector.class_names)} classes')
         self._make_outputs(self._camera_list())
         self._state = 'inactive'
@@ -579,8 +579,8 @@ class StreamInferNode(LifecycleNode):
             counts = self._inputs.get(camera.name, NO_INPUT)
             statuses.append(diagnostic_status(
                 camera.diagnostic_name(node_name),
-                stream.stats(camera.name) if camera.name else stream.stats(),
-                detector.provider, counts.bad_images, counts.last_bad_image,
+                stream.stats(camera.name) if camera.name else stream.stats(), detector.provider,
+                counts.bad_images, counts.last_bad_image, model_precision=detector.precision,
                 warnings=counts.warnings() + (self._capture.warnings() if single else []),
                 input_messages_lost=counts.lost,
                 input_incompatible_publishers=counts.incompatible_publishers,

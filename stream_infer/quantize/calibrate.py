@@ -1,0 +1,171 @@
+# Copyright 2026 The stream_infer Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+
+"""
+Static QDQ INT8 quantization with onnxruntime.quantization, on engine-prepared frames.
+
+The calibration tensors are the engine's own (Detector.prepare of the fp32 model: same resize,
+letterbox, channel order, scale and layout), so the ranges are those the model really sees.
+Weights are quantized per output channel (int8), activations per tensor (uint8). The tensor
+ranges are computed once and cached in a file, so trying other sets of float nodes costs a
+quantization, not a calibration. `onnx` is imported here only: it is not needed to run models.
+"""
+
+import contextlib
+import io
+import logging
+from pathlib import Path
+import tempfile
+from typing import Dict, Iterator, Optional, Sequence
+
+import numpy as np
+
+from stream_infer.errors import ModelError
+from stream_infer.quantize import metadata as meta
+from stream_infer.quantize.float_nodes import name_nodes
+
+METHODS = ('MinMax', 'Entropy', 'Percentile')
+
+
+def require_onnx():
+    """Import onnx, or raise ModelError saying which package is missing."""
+    try:
+        import onnx
+    except ImportError as exc:
+        raise ModelError(f'stream-infer quantize needs the Python package onnx (pip install '
+                         f'onnx), which could not be imported: {exc}') from None
+    return onnx
+
+
+def _quantization():
+    try:
+        from onnxruntime import quantization
+    except ImportError as exc:
+        raise ModelError(f'stream-infer quantize needs onnxruntime.quantization, which could '
+                         f'not be imported: {exc}') from None
+    return quantization
+
+
+def named_copy(model_path: Path, directory: Path) -> Path:
+    """Copy of the model whose every node has a name (excluding nodes goes by name)."""
+    onnx = require_onnx()
+    model = onnx.load(str(model_path))
+    name_nodes(model)
+    out = directory / 'named.onnx'
+    onnx.save(model, str(out))
+    return out
+
+
+class _NoPreprocessAdvice(logging.Filter):
+    """
+    Drop onnxruntime's advice to pre-process, logged on every quantization.
+
+    Its pre-processing (quant_pre_process) was tried on the bundled model: same F1, no speed
+    gain (doc/int8.md), and it needs sympy.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:  # noqa: A003 - logging.Filter API
+        return 'pre-processing before quantization' not in record.getMessage()
+
+
+class _Reader:
+    """onnxruntime's CalibrationDataReader over prepared input tensors."""
+
+    def __init__(self, input_name: str, tensors: Sequence[np.ndarray]) -> None:
+        self.input_name = input_name
+        self.tensors = list(tensors)
+        self._iter: Optional[Iterator] = None
+        self.rewind()
+
+    def get_next(self) -> Optional[Dict[str, np.ndarray]]:
+        return next(self._iter, None)
+
+    def rewind(self) -> None:
+        self._iter = iter({self.input_name: t} for t in self.tensors)
+
+    def __len__(self) -> int:
+        return len(self.tensors)
+
+
+class Quantizer:
+    """
+    Quantizes one (named) model again and again with other float nodes, calibrating once.
+
+    method: 'MinMax', 'Entropy' or 'Percentile'; percentile: kept range of Percentile (99.99).
+    """
+
+    def __init__(self, named_model: Path, input_name: str, tensors: Sequence[np.ndarray],
+                 method: str, work_dir: Path, percentile: float = 99.99) -> None:
+        if method not in METHODS:
+            raise ModelError(f'calibration method {method!r}: expected one of {METHODS}')
+        self.model = named_model
+        self.input_name = input_name
+        self.tensors = list(tensors)
+        self.method = method
+        self.percentile = percentile
+        self.cache = work_dir / f'ranges_{method}.json'
+
+    def quantize(self, out_path: Path, float_nodes: Sequence[str]) -> Path:
+        """Write the INT8 model with float_nodes left in float; returns out_path."""
+        q = _quantization()
+        extra = {'CalibPercentile': self.percentile} if self.method == 'Percentile' else {}
+        advice = _NoPreprocessAdvice()
+        logging.getLogger().addFilter(advice)
+        try:  # the histogram methods print their progress: not the report's business
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._quantize_static(q, out_path, float_nodes, extra)
+        except (ValueError, RuntimeError) as exc:  # numpy's histogram, onnxruntime's sessions
+            other = 'MinMax' if self.method != 'MinMax' else 'Percentile'
+            raise ModelError(f'{self.method} calibration failed ('
+                             f'{type(exc).__name__}: {exc}); try --method {other}') from exc
+        finally:
+            logging.getLogger().removeFilter(advice)
+        return out_path
+
+    def _quantize_static(self, q, out_path: Path, float_nodes: Sequence[str],
+                         extra: dict) -> None:
+        q.quantize_static(
+            str(self.model), str(out_path), _Reader(self.input_name, self.tensors),
+            quant_format=q.QuantFormat.QDQ, per_channel=True,
+            activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8,
+            nodes_to_exclude=list(float_nodes),
+            calibrate_method=getattr(q.CalibrationMethod, self.method),
+            calibration_cache_path=str(self.cache), extra_options=extra)
+
+
+def write_metadata(path: Path, values: Dict[str, str]) -> None:
+    """Add (or replace) metadata_props of the ONNX file at path, in place."""
+    onnx = require_onnx()
+    model = onnx.load(str(path))
+    kept = [p for p in model.metadata_props if p.key not in values]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    for key, value in values.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, str(value)
+    onnx.save(model, str(path))
+
+
+def quantization_metadata(method: str, frames: int, source: str,
+                          float_nodes: Sequence[str], agreement: str) -> Dict[str, str]:
+    """Return the metadata_props saying what was done (read back by metadata.quantization_text)."""
+    return {meta.PRECISION_KEY: 'int8 QDQ', meta.METHOD_KEY: method,
+            meta.FRAMES_KEY: str(frames), meta.SOURCE_KEY: source,
+            meta.PER_CHANNEL_KEY: 'true', meta.FLOAT_NODES_KEY: ','.join(float_nodes),
+            meta.HELD_OUT_KEY: agreement}
+
+
+def temporary_directory() -> tempfile.TemporaryDirectory:
+    """Work directory of one quantize run (named copy, range cache, trial models)."""
+    return tempfile.TemporaryDirectory(prefix='stream_infer_quantize_')
