@@ -151,16 +151,29 @@ def stamp_from_seconds(t: float):
     return Time(seconds=whole, nanoseconds=round((t - whole) * 1e9)).to_msg()
 
 
-def bgr_to_image(image: np.ndarray, header) -> Image:
-    """Build a bgr8 sensor_msgs/Image from a BGR uint8 array, with the given header."""
+def array_to_image(pixels: np.ndarray, header, encoding: str) -> Image:
+    """Build a little-endian sensor_msgs/Image of `encoding` from an (H, W[, C]) array."""
     msg = Image()
     msg.header = header
-    msg.height, msg.width = int(image.shape[0]), int(image.shape[1])
-    msg.encoding = 'bgr8'
+    msg.height, msg.width = int(pixels.shape[0]), int(pixels.shape[1])
+    msg.encoding = encoding
     msg.is_bigendian = 0
-    msg.step = msg.width * 3
-    msg.data = np.ascontiguousarray(image).tobytes()
+    msg.step = msg.width * pixels.itemsize * (pixels.shape[2] if pixels.ndim == 3 else 1)
+    msg.data = np.ascontiguousarray(pixels).tobytes()
     return msg
+
+
+def bgr_to_image(image: np.ndarray, header) -> Image:
+    """Build a bgr8 sensor_msgs/Image from a BGR uint8 array, with the given header."""
+    return array_to_image(image, header, 'bgr8')
+
+
+def hypothesis(label: str, score: float) -> ObjectHypothesisWithPose:
+    """Return a class hypothesis (class id as text, score in 0..1) for 2D and 3D detections."""
+    hyp = ObjectHypothesisWithPose()
+    hyp.hypothesis.class_id = label
+    hyp.hypothesis.score = score
+    return hyp
 
 
 JPEG_FORMAT = 'bgr8; jpeg compressed bgr8'  # what image_transport's compressed plugin writes
@@ -218,10 +231,7 @@ def detections_to_msg(detections: sv.Detections, header, class_names: Sequence[s
         det.bbox.center.theta = theta
         det.bbox.size_x = sx
         det.bbox.size_y = sy
-        hyp = ObjectHypothesisWithPose()
-        hyp.hypothesis.class_id = label
-        hyp.hypothesis.score = score
-        det.results.append(hyp)
+        det.results.append(hypothesis(label, score))
         dets.append(det)
     out.detections = dets
     return out
@@ -234,15 +244,7 @@ def masks_to_image(masks: np.ndarray, header, boxes: Optional[np.ndarray] = None
     The index is the detection's position in the Detection2DArray of the same stamp; boxes
     (the detections' xyxy, outside which masks are empty) make it cheaper.
     """
-    labels = label_image(masks, boxes)
-    msg = Image()
-    msg.header = header
-    msg.height, msg.width = int(labels.shape[0]), int(labels.shape[1])
-    msg.encoding = 'mono16'
-    msg.is_bigendian = 0
-    msg.step = msg.width * 2
-    msg.data = labels.astype('<u2', copy=False).tobytes()
-    return msg
+    return array_to_image(label_image(masks, boxes).astype('<u2', copy=False), header, 'mono16')
 
 
 def label_info_msg(class_names: Sequence[str], threshold: float,

@@ -31,11 +31,11 @@ import cv2
 import numpy as np
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 import supervision as sv
-from vision_msgs.msg import Detection3D, Detection3DArray, ObjectHypothesisWithPose
+from vision_msgs.msg import Detection3D, Detection3DArray
 
 from stream_infer.columns import class_names_of, columns
 from stream_infer.depth import CameraIntrinsics, CENTRE_KEY, SIZE_KEY
-from stream_infer.ros.conversions import ImageConversionError
+from stream_infer.ros.conversions import hypothesis, ImageConversionError
 from stream_infer.sources.image_decoding import check_pixels, declared_size, ImageDecodeError
 
 DEPTH_ENCODINGS = {'16UC1': np.uint16, 'mono16': np.uint16, '32FC1': np.float32}
@@ -151,10 +151,7 @@ def detections_3d_msg(detections: sv.Detections, header, class_names: Sequence[s
         position, extent = det.bbox.center.position, det.bbox.size
         position.x, position.y, position.z = centre
         extent.x, extent.y, extent.z = size
-        hyp = ObjectHypothesisWithPose()
-        hyp.hypothesis.class_id = label
-        hyp.hypothesis.score = score
-        det.results.append(hyp)
+        det.results.append(hypothesis(label, score))
         items.append(det)
     out.detections = items
     return out
