@@ -169,7 +169,7 @@ def bgr_to_image(image: np.ndarray, header) -> Image:
 
 
 def hypothesis(label: str, score: float) -> ObjectHypothesisWithPose:
-    """Return a class hypothesis (class id as text, score in 0..1) for 2D and 3D detections."""
+    """Return the ObjectHypothesisWithPose of a class id (as text) and score, 2D and 3D alike."""
     hyp = ObjectHypothesisWithPose()
     hyp.hypothesis.class_id = label
     hyp.hypothesis.score = score
