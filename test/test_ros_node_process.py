@@ -229,7 +229,7 @@ def params_file(tmp_path, text, name='params.yaml'):
     ('-p max_detections:=0', 'max_detections=0: expected an integer in [1, 10000]'),
     ('-p confidence:=1', 'confidence=1: expected a number in [0, 1] (a double: write 1.0)'),
     ('file: confidence: 1.5', 'confidence=1.5: expected a number in [0, 1]'),
-    ('file: layout: yolo', "layout='yolo': expected one of: auto, yolov8, yolov5, end2end"),
+    ('file: layout: yolo', "layout='yolo': expected one of: auto, yolov8, yolov8-seg, yolov8-obb, yolov5, end2end"),
     ('file: reconnect_max_delay: 0.2',
      'reconnect_max_delay (0.2) must be >= reconnect_delay (0.5)'),
     ('file: classes: [true]', 'classes=[True]: expected a list of class names or indices'),
