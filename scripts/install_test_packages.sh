@@ -29,4 +29,7 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get > /dev/null; then
 fi
 echo "[test-packages] apt-get install ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq > /dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" > /dev/null
+{ apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+  > /tmp/stream_infer-test-packages.log 2>&1 \
+  || echo "[test-packages] could not install ${missing[*]} (/tmp/stream_infer-test-packages.log):" \
+    "the RTSP tests will skip" >&2
