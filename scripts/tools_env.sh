@@ -27,7 +27,8 @@ if [ ! -x "$VENV/bin/uv" ] || [ "$(cat "$VENV/.stamp" 2>/dev/null)" != "$want" ]
   echo "[tools_env] installing uv into $VENV" >&2
   rm -rf "$VENV"
   "${PYTHON:-python3}" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --disable-pip-version-check -q "${src[@]}" >&2
+  "$VENV/bin/python" -m pip install --disable-pip-version-check -q "${src[@]}" \
+    > "$VENV/pip.log" 2>&1 || { cat "$VENV/pip.log" >&2; exit 1; }
   echo "$want" > "$VENV/.stamp"
 fi
 echo "$VENV/bin/uv"
