@@ -39,6 +39,7 @@ from test_network_stream import wait_until
 from stream_infer.errors import SourceError, UsageError
 from stream_infer.options import ReconnectPolicy
 from stream_infer.sources.credentials import with_credentials
+from stream_infer.sources.ffmpeg_options import avformat_major, FFMPEG5_AVFORMAT
 from stream_infer.stream import InferenceStream
 
 pytestmark = pytest.mark.skipif(bool(missing_packages()), reason=missing_packages() or 'ok')
@@ -174,13 +175,18 @@ def test_a_server_that_keeps_the_session_but_stops_sending_is_a_stall(
         cam.command('stall')  # the session stays open, RTCP flows, no frames
         assert wait_until(lambda: stream.stats().connection_losses >= 1)
         stats = stream.stats()
-        assert 'stalled: no frame for' in stats.last_error
-        assert '(read_timeout 1 s)' in stats.last_error
+        # FFmpeg 4 (the opencv-python 4.6 wheel of the apt-like leg) ends such a read itself,
+        # before read_timeout: the same loss and reconnect, named a lost stream.
+        said = 'stalled' if avformat_major() >= FFMPEG5_AVFORMAT else 'stream lost'
+        assert said in stats.last_error
+        if said == 'stalled':
+            assert 'stalled: no frame for' in stats.last_error
+            assert '(read_timeout 1 s)' in stats.last_error
         before = frames.count()
         cam.command('resume')
         assert wait_until(lambda: frames.count() >= before + 5)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert any('stalled' in line and 'reconnect attempt 1' in line for line in warnings)
+    assert any(said in line and 'reconnect attempt 1' in line for line in warnings)
 
 
 def test_restart_is_refused_while_the_old_capture_thread_owns_the_source(rtsp_camera):

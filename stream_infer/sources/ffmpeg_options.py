@@ -33,7 +33,9 @@ takes the last value of a key, so the user's win).
     'rtsp_transport;udp|fflags;nobuffer'
 """
 
+import functools
 import os
+import re
 import threading
 from typing import Dict, Optional, Sequence
 from urllib.parse import urlsplit
@@ -48,6 +50,10 @@ TIMEOUT_SCHEMES = ('rtsp', 'rtsps', 'http', 'https')  # FFmpeg's socket I/O 'tim
 # reordering queue (UDP) to 100 ms. Not fflags=nobuffer: it discards the packets read while
 # probing, the session's first key frame among them, so the first frame waits for the next
 # key frame (a whole GOP; measured: 2.1 s instead of 0.4 s with a 2 s GOP).
+# FFmpeg before 5.0 (libavformat 58, e.g. in the opencv-python 4.6 wheels) read RTSP's
+# 'timeout' as how long to *listen* for an incoming connection (the open then fails); its
+# socket timeout was 'stimeout'. 5.0 renamed stimeout to timeout.
+FFMPEG5_AVFORMAT = 59
 LOW_LATENCY = {'flags': 'low_delay', 'probesize': '32768', 'analyzeduration': '500000',
                'fpsprobesize': '0', 'max_delay': '100000'}
 
@@ -106,8 +112,16 @@ def ffmpeg_options(url: str, rtsp_transport: str, low_latency: bool,
         if low_latency:
             options.update(LOW_LATENCY)
     if scheme in TIMEOUT_SCHEMES:
-        options['timeout'] = str(int(read_timeout * 1_000_000))
+        old_rtsp = scheme in RTSP_SCHEMES and avformat_major() < FFMPEG5_AVFORMAT
+        options['stimeout' if old_rtsp else 'timeout'] = str(int(read_timeout * 1_000_000))
     return options
+
+
+@functools.lru_cache(maxsize=1)
+def avformat_major() -> int:
+    """Return the major version of OpenCV's libavformat (FFmpeg); unknown: assume current."""
+    found = re.search(r'avformat:\s+YES \((\d+)\.', cv2.getBuildInformation())
+    return int(found.group(1)) if found else FFMPEG5_AVFORMAT
 
 
 def format_options(options: Dict[str, str]) -> str:
