@@ -23,6 +23,7 @@ quantization, not a calibration. `onnx` is imported here only: it is not needed 
 """
 
 import contextlib
+import importlib
 import io
 import logging
 from pathlib import Path
@@ -38,23 +39,22 @@ from stream_infer.quantize.float_nodes import name_nodes
 METHODS = ('MinMax', 'Entropy', 'Percentile')
 
 
+def _needed(module: str, what: str):
+    """Import module, or raise ModelError saying which package is missing."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ModelError(f'stream-infer quantize needs {what}, which could not be imported: '
+                         f'{exc}') from None
+
+
 def require_onnx():
     """Import onnx, or raise ModelError saying which package is missing."""
-    try:
-        import onnx
-    except ImportError as exc:
-        raise ModelError(f'stream-infer quantize needs the Python package onnx (pip install '
-                         f'onnx), which could not be imported: {exc}') from None
-    return onnx
+    return _needed('onnx', 'the Python package onnx (pip install onnx)')
 
 
 def _quantization():
-    try:
-        from onnxruntime import quantization
-    except ImportError as exc:
-        raise ModelError(f'stream-infer quantize needs onnxruntime.quantization, which could '
-                         f'not be imported: {exc}') from None
-    return quantization
+    return _needed('onnxruntime.quantization', 'onnxruntime.quantization')
 
 
 def named_copy(model_path: Path, directory: Path) -> Path:
