@@ -25,8 +25,9 @@ open_timeout, a silent server by read_timeout), so no capture is opened with ano
 options. A value the user set in the environment is kept and appended after ours (FFmpeg
 takes the last value of a key, so the user's win).
 
-    >>> ffmpeg_options('rtsp://cam/s', 'tcp', low_latency=False, read_timeout=5.0)
-    {'rtsp_transport': 'tcp', 'timeout': '5000000'}
+    >>> rtsp = ffmpeg_options('rtsp://cam/s', 'tcp', low_latency=False, read_timeout=5.0)
+    >>> rtsp['rtsp_transport'], rtsp.get('timeout', rtsp.get('stimeout'))  # stimeout: FFmpeg 4
+    ('tcp', '5000000')
     >>> ffmpeg_options('http://cam/s.mjpg', 'tcp', low_latency=True, read_timeout=2.0)
     {'timeout': '2000000'}
     >>> format_options({'rtsp_transport': 'udp', 'fflags': 'nobuffer'})
