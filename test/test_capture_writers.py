@@ -135,6 +135,11 @@ def test_a_restarted_sink_takes_over_its_predecessors_batch(tmp_path):
     options = dict(NO_LIMITS, coco=True)
     old = CaptureSink(tmp_path, NAMES, rules=['random'], wall_clock=lambda: DAY, **options)
     feed(old, range(5))
+    # as in the node, the old sink already writes (holds the batch) when the new one starts;
+    # a worker that had not opened its batch yet would leave it to the new one and take DAY_2
+    deadline = time.monotonic() + 30
+    while old.stats().saved < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
     new = CaptureSink(tmp_path, NAMES, rules=['random'], wall_clock=lambda: DAY, **options)
     closer = threading.Thread(target=old.close, kwargs={'timeout': 60})
     closer.start()  # the old one closes aside while the new one already receives frames
