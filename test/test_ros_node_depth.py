@@ -20,6 +20,8 @@ depth image it was paired with; the model (a real ONNX graph) finds the same thr
 every frame (test_ros_node.ROWS), and their 2D boxes give the expected metric sizes.
 """
 
+import time
+
 from diagnostic_msgs.msg import DiagnosticArray
 import numpy as np
 import pytest
@@ -80,13 +82,14 @@ class Camera:
         self.prefix = prefix
 
     def send(self, sec: int, *, depth: bool = True, jitter_ns: int = 0,
-             depth_first: bool = True) -> None:
+             depth_first: bool = True, gap_s: float = 0.0) -> None:
         self.info.publish(camera_info(f'{self.prefix.strip("/")}_depth'))
         colour = image_msg(stamp=(sec, 0), frame_id=f'{self.prefix.strip("/")}_color',
                            pixels=BGR)
         depth_image = wall(sec, self.encoding, f'{self.prefix.strip("/")}_depth', jitter_ns)
         if depth and depth_first:
             self.depth.publish(depth_image)
+            time.sleep(gap_s)  # the node handles the depth image before the colour one
         self.image.publish(colour)
         if depth and not depth_first:
             self.depth.publish(depth_image)
@@ -130,8 +133,12 @@ def test_3d_detections_paired_by_stamp_with_jitter_and_missing_depth(ros, model_
         has_depth = sec % 5 != 0
         if not has_depth:
             missing.add(sec)
+        # after a frame without depth, the next depth image comes first and alone: it releases
+        # the waiting frame (released together with the next colour image, that frame would go
+        # into the single slot with it, and the newer wins)
+        after_missing = sec - 1 in missing
         camera.send(sec, depth=has_depth, jitter_ns=(sec % 3 - 1) * 4_000_000,
-                    depth_first=sec % 2 == 0)
+                    depth_first=sec % 2 == 0 or after_missing, gap_s=0.03 * after_missing)
 
     assert wait_for(lambda: len(got_3d) >= 10 and any(
         m.header.stamp.sec in missing for m in got_2d), timeout=60, pump=send, period=0.05), \
