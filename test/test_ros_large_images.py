@@ -19,7 +19,7 @@ With Fast DDS's default transports a 1080p image (6 MB) travels over UDP loopbac
 fragments and most are lost: the node must count that, say it at WARN in diagnostics and
 log what to do. Every 10th image is 8x8: after lost fragmented samples Fast DDS reports a
 bogus loss of 2**31 - 1 for it, which must not reach the count. With the bundled profile
-(config/fastdds_large_images.xml) in the publisher's process, every image arrives. The
+(config/fastdds_large_images.xml) in the publisher's process, the middleware loses none. The
 publisher is a separate process, as a driver is.
 """
 
@@ -96,14 +96,22 @@ def test_images_the_middleware_loses_are_counted_warned_and_the_profile_carries_
     lost = int(values()[0]['input_messages_lost'])
     got = received()
     print(f'default transports: {got} of {IMAGES} images reached the node, {lost} reported lost')
-    assert lost > 0 and got + lost >= IMAGES - 2, (got, lost)
-    assert lost <= IMAGES, lost  # no bogus 2**31 - 1 counted
+    # Each image either arrived, was lost (counted) or, on a loaded machine, was replaced in
+    # the reader's keep-last-1 history before the executor took it (not a loss: see below).
+    assert got + lost <= IMAGES, (got, lost)  # no bogus 2**31 - 1 counted
+    assert lost > 0 and got + lost >= IMAGES * 3 // 4, (got, lost)
     assert wait_for(lambda: 'the middleware lost' in values()[1].message), values()[1].message
     assert values()[1].level == b'\x01'  # WARN
     assert wait_for(lambda: any('FASTRTPS_DEFAULT_PROFILES_FILE=' + str(fastdds_profile_path())
                                 in m.msg for m in rosout)), [m.msg for m in rosout]
 
     publish_from_another_process(str(fastdds_profile_path()))
-    assert wait_for(lambda: received() >= got + IMAGES)
-    print(f'with the profile: {received() - got} of {IMAGES} images')
+    # With the profile the middleware loses none. The subscription keeps the last image only
+    # (the freshest frame): on a loaded machine the executor can take one late and the next
+    # replaces it in the reader's history, which is the design, not a loss (seen: 52-60 of 60
+    # with three busy loops on the two cores). Most must arrive: 7-25 do without the profile.
+    wait_for(lambda: received() >= got + IMAGES, timeout=5.0)
+    arrived = received() - got
+    print(f'with the profile: {arrived} of {IMAGES} images')
     assert int(values()[0]['input_messages_lost']) == lost
+    assert arrived >= IMAGES * 3 // 4, arrived
