@@ -151,7 +151,7 @@ def test_compressed_transport(ros, model_path):
 
 def test_label_info_reaches_a_late_subscriber(ros, model_path):
     node = start_node(ros, model_path)
-    assert wait_for(lambda: node.count_subscribers('label_info') == 0, timeout=1)
+    assert wait_for(lambda: node.count_subscribers('label_info') == 0, timeout=5)
     got = ros.collect(LabelInfo, 'label_info', LATCHED_QOS)
     assert wait_for(lambda: len(got) > 0), 'LabelInfo not received by a late subscriber'
     assert [(c.class_id, c.class_name) for c in got[0].class_map] == [(0, 'person'), (1, 'cup')]
@@ -348,7 +348,7 @@ def test_destroying_an_active_node_stops_its_engine_threads(ros, model_path):
     assert publish_until(ros, pub, image_msg(stamp=(800, 0)), got, with_stamp(800))
     assert len(_engine_threads()) == 3, _engine_threads()  # capture, infer, deliver
     ros.destroy(node)
-    assert wait_for(lambda: not _engine_threads(), timeout=3), _engine_threads()
+    assert wait_for(lambda: not _engine_threads(), timeout=10), _engine_threads()
 
 
 def test_annotated_compressed_is_a_jpeg_drawn_only_for_subscribers(ros, model_path):
