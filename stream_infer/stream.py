@@ -54,11 +54,11 @@ from stream_infer.depth import as_depth_image
 from stream_infer.detection import Detector
 from stream_infer.errors import UsageError
 from stream_infer.lanes import (
-    build_sources, find_index, max_frames_limit, open_all, source_entries)
+    build_sources, find_index, Lane, LiveSettings, max_frames_limit, open_all, source_entries)
 from stream_infer.options import (
     check_value, DepthOptions, from_mapping, ModelOptions, option_fields, PostprocessOptions,
     ReconnectPolicy, SourceOptions, TrackerOptions, updated)
-from stream_infer.pipeline import Hooks, Lane, LiveSettings, Pipeline, StopReason
+from stream_infer.pipeline import Hooks, Pipeline, StopReason
 from stream_infer.results import Prediction, StreamResult
 from stream_infer.run_control import check_previous_run_over, join_run, log_run
 from stream_infer.sources import Frame, FrameSource, PushSource

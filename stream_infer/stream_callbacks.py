@@ -33,8 +33,9 @@ from typing import Any, Callable, List, Tuple, Union
 import cv2
 import numpy as np
 
+from stream_infer.lanes import Lane
 from stream_infer.options import CHANNEL_ORDERS
-from stream_infer.pipeline import Lane, LaneRun, Pipeline
+from stream_infer.pipeline import LaneRun, Pipeline
 from stream_infer.results import StreamResult
 from stream_infer.sources import SourceState
 from stream_infer.stats import Stats, StatsRecorder

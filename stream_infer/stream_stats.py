@@ -24,7 +24,8 @@ summed up as 'connected 2, ended 1').
 from collections import Counter
 from typing import Optional, Sequence
 
-from stream_infer.pipeline import Lane, Pipeline
+from stream_infer.lanes import Lane
+from stream_infer.pipeline import Pipeline
 from stream_infer.sources import FrameSource
 from stream_infer.stats import Stats, StatsRecorder
 
