@@ -15,6 +15,8 @@
 """
 The sources of one stream (its lanes): names, finding one by name or index, opening them all.
 
+Building them (each spec to a FrameSource, nothing opened yet) is here too, and the Lane: what
+the stream keeps per source across runs (its options, tracker, frame numbering, statistics).
 A stream made with one source has one lane named ''; sources=[a, b] names them '0', '1';
 sources={'front': a, 'rear': b} names them. Names are short tokens (they end up in JSON
 lines, file names and, in the ROS node, topic prefixes).
@@ -25,17 +27,53 @@ lines, file names and, in the ROS node, topic prefixes).
     [('', 'clip.mp4')]
 """
 
+from dataclasses import dataclass, field
+import itertools
 import re
 import threading
-from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (
+    Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union)
 
 import numpy as np
 
 from stream_infer.errors import ConfigurationError, UsageError
-from stream_infer.sources import FrameSource
+from stream_infer.options import DepthOptions, PostprocessOptions, ReconnectPolicy, SourceOptions
+from stream_infer.sources import FrameSource, open_source
+from stream_infer.stats import StatsRecorder
+from stream_infer.tracking import Tracker
 
 NAME_PATTERN = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_-]*')
 NAME_RULE = "letters, digits, '_' and '-' (not first)"
+
+
+@dataclass
+class LiveSettings:
+    """What a run reads once per frame; the stream swaps whole objects in from any thread."""
+
+    options: PostprocessOptions
+    tracker: Optional[Tracker]
+    depth: DepthOptions = field(default_factory=DepthOptions)  # frames that carry depth
+
+
+@dataclass
+class Lane:
+    """
+    One source of a stream and what it keeps across runs.
+
+    index and name identify it in results and stats (name '' for a stream made with a single
+    source); settings are the options and tracker in force for it; overrides the option
+    fields set for it alone (the rest follow the stream's shared options); frame ids go on
+    across runs; max_frames ends this source (not the others) after that many results.
+    """
+
+    index: int
+    name: str
+    source: FrameSource
+    settings: LiveSettings
+    stats: StatsRecorder
+    max_frames: Optional[int] = None
+    overrides: Dict[str, Any] = field(default_factory=dict)
+    frame_ids: Iterator[int] = field(default_factory=itertools.count)
 
 
 def check_source_name(name: Any) -> str:
@@ -65,6 +103,30 @@ def source_entries(source: Any, sources: Any) -> List[Tuple[str, Any]]:
     if not entries:
         raise ConfigurationError('sources is empty: give at least one source')
     return entries
+
+
+def max_frames_limit(max_frames: Any) -> Optional[int]:
+    """Return a checked max_frames (an int >= 1) or None; ValueError naming what is accepted."""
+    if max_frames is not None and (isinstance(max_frames, bool)
+                                   or not isinstance(max_frames, (int, np.integer))
+                                   or max_frames < 1):
+        raise ValueError(f'max_frames must be an int >= 1 or None, got {max_frames!r}')
+    return None if max_frames is None else int(max_frames)
+
+
+def build_sources(entries: Sequence[Tuple[str, Any]], playback: SourceOptions,
+                  reconnect: ReconnectPolicy,
+                  clock: Optional[Callable[[], float]] = None) -> List[FrameSource]:
+    """Build each entry's FrameSource (not opened); clock, when given, stamps their frames."""
+    built = [open_source(spec, enforce_fps=playback.enforce_fps, loop=playback.loop,
+                         reconnect=reconnect) for _, spec in entries]
+    if len(set(map(id, built))) != len(built):
+        raise UsageError('the same FrameSource object is given twice; each source needs '
+                         'its own')
+    if clock is not None:
+        for frame_source in built:
+            frame_source.clock = clock
+    return built
 
 
 def find_index(names: Sequence[str], key: Union[int, str, None]) -> int:
@@ -121,4 +183,5 @@ def open_all(sources: Sequence[FrameSource]) -> None:
         raise failed
 
 
-__all__ = ['check_source_name', 'find_index', 'NAME_RULE', 'open_all', 'source_entries']
+__all__ = ['build_sources', 'check_source_name', 'find_index', 'Lane', 'LiveSettings',
+           'max_frames_limit', 'NAME_RULE', 'open_all', 'source_entries']

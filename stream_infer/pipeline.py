@@ -21,7 +21,8 @@ buffer. The inference thread takes what the lanes hold, round-robin (frame_buffe
 runs the model alone (Detector.infer, or infer_batch for several lanes at once when the model
 takes a batch), and hands the outputs on; the delivery thread postprocesses each (decode, NMS:
 Detector.postprocess, with its lane's options), tracks it with its lane's tracker and hands a
-StreamResult carrying exactly the frame that was predicted (and its source) to the callbacks.
+StreamResult carrying exactly the frame that was predicted (and its source) to the callbacks
+(that last stage: track_stage.py).
 So preprocessing the next frames and postprocessing/tracking/delivering the previous ones
 overlap inference, and the model thread does nothing but run the model (with the model on an
 accelerator, the rate is the model's). One source is one lane: the same three threads as ever.
@@ -34,64 +35,30 @@ blocks nobody. Every frame that was inferred is delivered, in order per lane (th
 delivery hand-off waits).
 
 The InferenceStream (stream.py) builds one Pipeline per start()/run() and owns everything that
-outlives a run: the detector, the lanes (source, options, tracker, frame numbering,
+outlives a run: the detector, the lanes (lanes.py: source, options, tracker, frame numbering,
 statistics), the callbacks.
 """
 
-from dataclasses import dataclass, field
-import itertools
 import logging
 import threading
 import time
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Union
+from typing import Callable, Iterator, List, NamedTuple, Optional, Sequence, Union
 
-import numpy as np
-
-from stream_infer.depth.estimate import attach_3d
-from stream_infer.detection import DetectionResult, Detector, InferredFrame, PreparedFrame
+from stream_infer.detection import Detector, InferredFrame, PreparedFrame
 from stream_infer.frame_buffer import LatestSlot, SlotClosed, SlotGroup
-from stream_infer.options import DepthOptions, PostprocessOptions
+from stream_infer.lanes import Lane, LiveSettings
+from stream_infer.options import PostprocessOptions
 from stream_infer.results import StreamResult
-from stream_infer.sources import Frame, FrameSource, SourceState
+from stream_infer.sources import Frame, SourceState
 from stream_infer.stats import StatsRecorder
 from stream_infer.stop_reason import combined_reason, StopReason
-from stream_infer.tracking import NO_TRACK, Tracker
+from stream_infer.track_stage import tracked_result
 
 LOG = logging.getLogger('stream_infer.stream')
 
 MAX_CONSECUTIVE_ERRORS = 5  # frames in a row whose preprocess/inference raised: give up
 POLL_S = 0.1  # how often blocked threads look at the stop flag
 THREAD_PREFIX = 'stream_infer-'
-
-
-@dataclass
-class LiveSettings:
-    """What a run reads once per frame; the stream swaps whole objects in from any thread."""
-
-    options: PostprocessOptions
-    tracker: Optional[Tracker]
-    depth: DepthOptions = field(default_factory=DepthOptions)  # frames that carry depth
-
-
-@dataclass
-class Lane:
-    """
-    One source of a stream and what it keeps across runs.
-
-    index and name identify it in results and stats (name '' for a stream made with a single
-    source); settings are the options and tracker in force for it; overrides the option
-    fields set for it alone (the rest follow the stream's shared options); frame ids go on
-    across runs; max_frames ends this source (not the others) after that many results.
-    """
-
-    index: int
-    name: str
-    source: FrameSource
-    settings: LiveSettings
-    stats: StatsRecorder
-    max_frames: Optional[int] = None
-    overrides: Dict[str, Any] = field(default_factory=dict)
-    frame_ids: Iterator[int] = field(default_factory=itertools.count)
 
 
 class Hooks(NamedTuple):
@@ -423,7 +390,7 @@ class Pipeline:
             return
         run.errors_in_a_row['postprocessing'] = 0
         try:
-            result = self._track(run, inferred.frame, detected, inferred.options)
+            result = tracked_result(run.lane, inferred.frame, detected, inferred.options)
         except Exception as exc:  # noqa: BLE001 - counted, the frame is skipped
             self._frame_error(run, 'tracking', inferred.frame, exc)
             return
@@ -435,26 +402,6 @@ class Pipeline:
         self.hooks.deliver(result)
         if run.delivered_all:
             self.end_lane(run, StopReason.MAX_FRAMES)
-
-    def _track(self, run: LaneRun, frame: Frame, detected: DetectionResult,
-               options: PostprocessOptions) -> StreamResult:
-        lane, tracker = run.lane, run.lane.settings.tracker  # one read per frame
-        detections = detected.detections
-        start = time.perf_counter()
-        if tracker is not None:
-            detections = tracker.update(detections)
-        else:
-            detections.tracker_id = np.full(len(detections), NO_TRACK, dtype=int)
-        timings = dict(detected.timings_ms)
-        timings['track'] = (time.perf_counter() - start) * 1000.0
-        if frame.depth is not None:  # 3D boxes into detections.data; 2D-only ones counted
-            start = time.perf_counter()
-            lane.stats.count('detections_2d_only', attach_3d(
-                detections, (frame.width, frame.height), frame.depth, lane.settings.depth))
-            timings['depth'] = (time.perf_counter() - start) * 1000.0
-        age_ms = (time.monotonic() - frame.monotonic) * 1000.0
-        return StreamResult(frame, detections, timings, age_ms, options, lane.index, lane.name,
-                            getattr(tracker, 'epoch', 0))  # ids restart when it changes
 
     def _frame_error(self, run: LaneRun, stage: str, frame: Frame, exc: Exception) -> None:
         run.lane.stats.count('errors')

@@ -28,7 +28,6 @@ from typing import Optional
 
 from stream_infer.errors import UsageError
 from stream_infer.pipeline import Pipeline
-from stream_infer.sources import FrameSource
 
 LOG = logging.getLogger('stream_infer.stream')
 GRACE_S = 0.5  # a previous run's threads that are about to exit are waited for this long
@@ -75,10 +74,4 @@ def log_run(pipeline: Pipeline, provider: str, tracking: bool) -> None:
                  pipeline.max_batch)
 
 
-def source_health(source: FrameSource) -> dict:
-    """Return the connection fields of a source's Stats."""
-    return {'connection_losses': source.losses, 'reconnects': source.reconnects,
-            'transport': source.transport, 'last_error': source.last_error}
-
-
-__all__ = ['check_previous_run_over', 'join_run', 'log_run', 'source_health']
+__all__ = ['check_previous_run_over', 'join_run', 'log_run']

@@ -16,8 +16,8 @@
 InferenceStream: frames from one or several sources -> one detector -> trackers -> callbacks.
 
 The stream is what a user holds: it builds the sources and the detector, owns the options in
-force (thresholds, classes, tracking), the callbacks and the statistics, and starts one
-Pipeline (pipeline.py: capture threads, one inference thread, one delivery thread) per run.
+force (thresholds, classes, tracking), the callbacks (stream_callbacks.py) and the statistics
+(stream_stats.py), and starts one Pipeline (pipeline.py: capture, inference, delivery) per run.
 Nothing starts in the constructor: start() runs in the background, run() delivers on the
 caller's thread. Options and tracking can be changed at any time from any thread (applied from
 the next frame). Callbacks run on the delivery thread (the caller's in run()); their exceptions
@@ -42,42 +42,40 @@ batch); each keeps its own frame numbering, tracker, statistics and, if set, opt
     (4, [('left', 0), ('left', 1), ('right', 0), ('right', 1)])
 """
 
-from dataclasses import replace
 import functools
 import logging
 import threading
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-import cv2
 import numpy as np
 
 from stream_infer.depth import as_depth_image
 from stream_infer.detection import Detector
 from stream_infer.errors import UsageError
-from stream_infer.lanes import find_index, open_all, source_entries
+from stream_infer.lanes import (
+    build_sources, find_index, Lane, LiveSettings, max_frames_limit, open_all, source_entries)
 from stream_infer.options import (
     check_value, DepthOptions, from_mapping, ModelOptions, option_fields, PostprocessOptions,
     ReconnectPolicy, SourceOptions, TrackerOptions, updated)
-from stream_infer.pipeline import Hooks, Lane, LaneRun, LiveSettings, Pipeline, StopReason
+from stream_infer.pipeline import Hooks, Pipeline, StopReason
 from stream_infer.results import Prediction, StreamResult
-from stream_infer.run_control import (
-    check_previous_run_over, join_run, log_run, source_health)
-from stream_infer.sources import Frame, FrameSource, open_source, PushSource, SourceState
+from stream_infer.run_control import check_previous_run_over, join_run, log_run
+from stream_infer.sources import Frame, FrameSource, PushSource
 from stream_infer.stats import Stats, StatsRecorder
-from stream_infer.stream_support import CallbackList, channel_order, summary_state
+from stream_infer.stream_callbacks import channel_order, SourceKey, StreamCallbacks
+from stream_infer.stream_stats import source_snapshot, total_snapshot
 from stream_infer.tracking import Tracker
 
 LOG = logging.getLogger('stream_infer.stream')
 DEFAULTS = PostprocessOptions()
 RECONNECT = ReconnectPolicy()
 DYNAMIC_BATCH = 8  # max_batch when the model's batch axis is dynamic and none is given
-SourceKey = Union[int, str, None]  # a source by index or name; None: the only one
 
 __all__ = ['Frame', 'InferenceStream', 'Prediction', 'StreamResult', 'Stats', 'StopReason']
 
 
-class InferenceStream:
+class InferenceStream(StreamCallbacks):
     """
     Run a detector (and ByteTrack) over a stream of frames, delivering results to callbacks.
 
@@ -135,10 +133,7 @@ class InferenceStream:
                  output_channel_order: str = 'BGR',
                  depth_options: Union[DepthOptions, Mapping[str, Any], None] = None,
                  clock: Optional[Callable[[], float]] = None) -> None:
-        if max_frames is not None and (isinstance(max_frames, bool)
-                                       or not isinstance(max_frames, (int, np.integer))
-                                       or max_frames < 1):
-            raise ValueError(f'max_frames must be an int >= 1 or None, got {max_frames!r}')
+        limit = max_frames_limit(max_frames)
         self._channel_order = channel_order(output_channel_order)
         self._max_batch = check_value(option_fields(ModelOptions)['max_batch'], max_batch)
         policy = reconnect or ReconnectPolicy(
@@ -149,14 +144,7 @@ class InferenceStream:
         if clock is not None and not callable(clock):
             raise TypeError(f'clock must be a callable returning seconds, got {clock!r}')
         entries = source_entries(source, sources)
-        built = [open_source(spec, enforce_fps=playback.enforce_fps, loop=playback.loop,
-                             reconnect=policy) for _, spec in entries]
-        if len(set(map(id, built))) != len(built):
-            raise UsageError('the same FrameSource object is given twice; each source needs '
-                             'its own')
-        if clock is not None:
-            for frame_source in built:
-                frame_source.clock = clock
+        built = build_sources(entries, playback, policy, clock)
         self._tracker_options: TrackerOptions = from_mapping(TrackerOptions, tracker_options)
         self._tracking = bool(track)
         depth = from_mapping(DepthOptions, depth_options)
@@ -173,7 +161,6 @@ class InferenceStream:
         self._lock = threading.RLock()
         self._stats = StatsRecorder()  # the total; with one source also that source's
         self._stats.stopped()
-        limit = None if max_frames is None else int(max_frames)
         self._lanes: List[Lane] = []
         for index, ((name, _), frame_source) in enumerate(zip(entries, built)):
             stats = self._stats if len(entries) == 1 else StatsRecorder(parent=self._stats)
@@ -186,14 +173,7 @@ class InferenceStream:
         self._pipeline: Optional[Pipeline] = None
         self._closed = False
         self._stop_asked = threading.Event()  # a stop() that could not wait for a start
-        self._result_cbs = CallbackList()
-        self._prediction_cbs = CallbackList()
-        self._start_cbs = CallbackList()
-        self._stop_cbs = CallbackList()
-        self._state_cbs = CallbackList()
-        self._lane_state_cbs = [CallbackList() for _ in self._lanes]
-        self._source_end_cbs = CallbackList()
-        self._errors_logged = 0
+        self._init_callbacks()  # on_result, on_stop, ...: stream_callbacks.py
 
     # ------------------------------------------------------------------ properties
     @property
@@ -278,67 +258,7 @@ class InferenceStream:
         pipeline = self._pipeline
         return None if pipeline is None else pipeline.error
 
-    # ------------------------------------------------------------------ callbacks
-    def on_prediction(self, callback: Callable[[dict, np.ndarray], Any]) -> Callable[[], None]:
-        """Call callback(predictions_dict, frame) for each result; returns unsubscribe()."""
-        return self._prediction_cbs.add(callback)
-
-    def on_result(self, callback: Callable[[StreamResult], Any]) -> Callable[[], None]:
-        """Call callback(StreamResult) for each result; returns unsubscribe()."""
-        return self._result_cbs.add(callback)
-
-    def on_start(self, callback: Callable[[Stats], Any]) -> Callable[[], None]:
-        """Call callback(stats) once per run, when its first frame has been processed."""
-        return self._start_cbs.add(callback)
-
-    def on_stop(self, callback: Callable[[Stats], Any]) -> Callable[[], None]:
-        """Call callback(stats) once per run when it ends (stats.stop_reason says why)."""
-        return self._stop_cbs.add(callback)
-
-    def on_source_end(self, callback: Callable[[str, Stats], Any]) -> Callable[[], None]:
-        """
-        Call callback(source name, its stats) once a source has delivered its last result.
-
-        For a source that ended by itself (end of file, reconnects spent, max_frames, frames
-        that kept failing: stats.stop_reason says which) while the run may go on with the
-        others; on the delivery thread, after that source's last on_result. A source stopped
-        by stop() is not reported here (on_stop is).
-        """
-        return self._source_end_cbs.add(callback)
-
-    def on_source_state(self, callback: Callable[[SourceState, str], Any],
-                        source: SourceKey = None) -> Callable[[], None]:
-        """
-        Call callback(state, message) on each source state change (loss, recovery...).
-
-        source: only that source's changes. None: every source's (with several sources the
-        message then starts with the source's name and ': '). The callback runs on the thread
-        that saw the change (the source's capture thread, or the caller of start()), not on
-        the delivery thread: keep it short and thread-safe.
-        """
-        if source is None:
-            return self._state_cbs.add(callback)
-        return self._lane_state_cbs[self._index(source)].add(callback)
-
-    def _call(self, callback: Callable, *args: Any) -> None:
-        try:
-            callback(*args)
-        except Exception:  # noqa: BLE001 - user code must never kill the stream
-            self._stats.count('callback_errors')
-            self._errors_logged += 1
-            if self._errors_logged <= 3 or self._errors_logged % 100 == 0:
-                LOG.exception('callback %r raised (%d callback errors so far; the stream goes '
-                              'on)', callback, self._errors_logged)
-
-    def _on_source_state(self, lane: Lane, state: SourceState, message: str) -> None:
-        for callback in self._lane_state_cbs[lane.index].items:
-            self._call(callback, state, message)
-        shared = self._state_cbs.items
-        if shared and len(self._lanes) > 1:
-            message = f'{lane.name}: {message}' if message else lane.name
-        for callback in shared:
-            self._call(callback, state, message)
-
+    # ------------------------------------------------------------------ sources
     def _index(self, source: SourceKey) -> int:
         return find_index(self._names, source)
 
@@ -520,61 +440,12 @@ class InferenceStream:
         (source=name or index; its stop_reason is set as soon as that source has ended).
         """
         pipeline = self._pipeline
-        finished = pipeline is not None and pipeline.finished.is_set()
         if len(self._lanes) == 1 or source is not None:
-            lane = self._lane(source)
-            run = pipeline.runs[lane.index] if pipeline is not None else None
-            running, reason = self.running, pipeline.reason if finished else ''
-            if len(self._lanes) > 1 and run is not None and run.reason is not None:
-                running, reason = False, run.reason  # this source ended, others go on
-            return lane.stats.snapshot(
-                source=lane.source.description, source_state=lane.source.state,
-                running=running, stop_reason=reason or '', **source_health(lane.source),
-                frames_dropped=lane.source.skipped + (run.slot.dropped if run else 0))
-        sources = self.sources
-        buffer_drops = pipeline.dropped if pipeline is not None else 0
-        return self._stats.snapshot(
-            source=self.source_description, source_state=summary_state(sources),
-            running=self.running, stop_reason=pipeline.reason if finished else '',
-            connection_losses=sum(s.losses for s in sources),
-            reconnects=sum(s.reconnects for s in sources),
-            frames_dropped=sum(s.skipped for s in sources) + buffer_drops)
+            return source_snapshot(self._lane(source), pipeline, self.running,
+                                   several=len(self._lanes) > 1)
+        return total_snapshot(self._stats, self.sources, self.source_description, pipeline,
+                              self.running)
 
     def stats_by_source(self) -> Dict[str, Stats]:
         """Return {source name: that source's stats} (one entry, named '', for one source)."""
         return {lane.name: self.stats(lane.index) for lane in self._lanes}
-
-    # ------------------------------------------------------------------ pipeline hooks
-    def _started(self) -> None:
-        stats = self.stats()
-        for callback in self._start_cbs.items:
-            self._call(callback, stats)
-
-    def _deliver(self, result: StreamResult) -> None:
-        start = time.perf_counter()
-        for callback in self._result_cbs.items:
-            self._call(callback, result)
-        prediction_cbs = self._prediction_cbs.items
-        if prediction_cbs:
-            image = result.frame.image
-            if self._channel_order == 'RGB':
-                image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-            predictions = result.predictions
-            for callback in prediction_cbs:
-                self._call(callback, predictions, image)
-        timings = dict(result.timings_ms)
-        timings['callbacks'] = (time.perf_counter() - start) * 1000.0
-        self._lanes[result.source_index].stats.processed(timings, result.age_ms)
-
-    def _source_ended(self, run: LaneRun) -> None:
-        stats = replace(self.stats(run.lane.index), stop_reason=run.reason, running=False)
-        for callback in self._source_end_cbs.items:
-            self._call(callback, run.lane.name, stats)
-
-    def _finished(self, pipeline: Pipeline) -> None:
-        stats = self.stats()
-        LOG.info('stream from %s %s: %d frames processed, %d dropped, %.1f fps', stats.source,
-                 stats.stop_reason, stats.frames_processed, stats.frames_dropped,
-                 stats.mean_processed_fps)
-        for callback in self._stop_cbs.items:
-            self._call(callback, stats)

@@ -12,12 +12,19 @@
 # See the License for the specific language governing permissions and
 # limitations under the License.
 
-"""Engine statistics -> diagnostic_msgs/DiagnosticArray for /diagnostics (rqt_robot_monitor)."""
+"""
+Engine statistics -> diagnostic_msgs/DiagnosticArray for /diagnostics (rqt_robot_monitor).
+
+One status per camera of the node, from the engine's stats and the node's input and output
+counters (node_statuses gathers them from the node's parts), plus capture's.
+"""
 
 import dataclasses
-from typing import Any, Sequence
+from typing import Any, List, Mapping, Sequence
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+from stream_infer.ros.image_input import NO_INPUT
 
 WARN_STATES = ('reconnecting', 'connecting', 'ended')
 ERROR_STATES = ('failed',)
@@ -86,3 +93,37 @@ def diagnostic_status(name: str, stats: Any, provider: str, bad_images: int,
                               hardware_id=values.get('source', ''))
     status.values = [KeyValue(key=k, value=v) for k, v in values.items()]
     return status
+
+
+def node_statuses(node_name: str, cameras: Mapping[str, Any], stream: Any, outputs: Any,
+                  detector: Any, inputs: Mapping[str, Any], capture: Any
+                  ) -> List[DiagnosticStatus]:
+    """
+    Return one status per camera (a single camera's is named as the node's), then capture's.
+
+    cameras, inputs: the run's, by camera name (inputs: those that subscribe); stream, outputs,
+    detector, capture: the node's InferenceStream, NodeOutputs, Detector and NodeCapture.
+    """
+    statuses = []
+    single = len(cameras) == 1  # capture's values go with its only camera's
+    for camera in cameras.values():
+        publishers = outputs.cameras.get(camera.name)
+        if publishers is None:
+            continue
+        counts = inputs.get(camera.name, NO_INPUT)
+        statuses.append(diagnostic_status(
+            camera.diagnostic_name(node_name),
+            stream.stats(camera.name) if camera.name else stream.stats(), detector.provider,
+            counts.bad_images, counts.last_bad_image, model_precision=detector.precision,
+            warnings=counts.warnings() + (capture.warnings() if single else []),
+            input_messages_lost=counts.lost,
+            input_incompatible_publishers=counts.incompatible_publishers,
+            annotated_published=publishers.annotated_published,
+            annotated_compressed_published=publishers.annotated_compressed_published,
+            node_input_ms=f'{counts.cost.mean_ms:.3f}',
+            node_output_ms=f'{publishers.cost.mean_ms:.3f}', **counts.depth_values(),
+            **(capture.diagnostic_values() if single else {})))
+    status = None if single else capture.diagnostic_status(node_name)
+    if status is not None:
+        statuses.append(status)
+    return statuses

@@ -27,7 +27,7 @@ in configure and destroys it in cleanup; results arrive on the engine's delivery
 """
 
 import time
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.duration import Duration
@@ -172,6 +172,23 @@ class NodeOutputs:
     def names(self) -> Tuple[str, ...]:
         """Return the camera names the outputs were made for ('' = the single camera)."""
         return tuple(self.cameras)
+
+    def fit(self, cameras: Sequence[Camera], *, source_image: bool, depth: bool) -> bool:
+        """Return True when these publishers serve these cameras (else: make new ones)."""
+        return self.names == tuple(c.name for c in cameras) and all(
+            (self.cameras[c.name].image_raw is not None) == bool(source_image and c.source)
+            and (self.cameras[c.name].depth is not None) == bool(depth and not c.source)
+            for c in cameras)
+
+    def set_annotators(self, make: Callable[[], FrameAnnotator]) -> None:
+        """Give each camera a new annotator of its own (traces follow its own track ids)."""
+        for camera in self.cameras.values():
+            camera.annotator = make()
+
+    def publish_label_info(self, class_names: Sequence[str], threshold: float) -> None:
+        """Publish every camera's label_info (class names, confidence threshold)."""
+        for camera in self.cameras.values():
+            camera.publish_label_info(class_names, threshold)
 
     def steer_masks(self, detector, *, capture: bool, depth: bool) -> None:
         """
