@@ -314,3 +314,28 @@ def tiny_detector_model(path: Path, *, size: int = 64, box_bias: float = 0.0,
                       [helper.make_tensor_value_info('output0', TensorProto.FLOAT,
                                                      [1, 6, cells])],
                       {'names': "{0: 'red', 1: 'blue'}"}, initializers)
+
+
+def qdq_float_depthwise_model(path: Path, small_weight: float = 0.003) -> Path:
+    """
+    QDQ graph with a float depthwise 1x1 conv between a DequantizeLinear and a QuantizeLinear.
+
+    x [1, 2, 4, 4] -> Q/DQ (uint8, scale 1) -> Conv (float weights 1.0 and small_weight, as a
+    layer `stream-infer quantize` keeps in float) -> Relu -> Q/DQ (uint8, scale 1/255) -> y.
+    Per-tensor int8 weights (scale 1/127) would round small_weight to 0: channel 1 of y lost.
+    """
+    scalar = lambda name, value, dtype: numpy_helper.from_array(  # noqa: E731
+        np.array(value, dtype), name)
+    weights = numpy_helper.from_array(
+        np.array([1.0, small_weight], np.float32).reshape(2, 1, 1, 1), 'w')
+    nodes = [
+        helper.make_node('QuantizeLinear', ['x', 's_in', 'zp'], ['x_q']),
+        helper.make_node('DequantizeLinear', ['x_q', 's_in', 'zp'], ['x_dq']),
+        helper.make_node('Conv', ['x_dq', 'w'], ['conv'], group=2, name='float_depthwise'),
+        helper.make_node('Relu', ['conv'], ['relu']),
+        helper.make_node('QuantizeLinear', ['relu', 's_out', 'zp'], ['y_q']),
+        helper.make_node('DequantizeLinear', ['y_q', 's_out', 'zp'], ['y'])]
+    return save_model(
+        path, nodes, [_input((1, 2, 4, 4), FLOAT, 'x')], [_input((1, 2, 4, 4), FLOAT, 'y')],
+        initializers=[weights, scalar('s_in', 1.0, np.float32),
+                      scalar('s_out', 1.0 / 255.0, np.float32), scalar('zp', 0, np.uint8)])

@@ -25,7 +25,7 @@ import sys
 
 import cv2
 import numpy as np
-from onnx_graphs import tiny_detector_model
+from onnx_graphs import qdq_float_depthwise_model, tiny_detector_model
 import pytest
 import supervision as sv
 
@@ -75,6 +75,21 @@ def test_decode_tail_and_heads_found_from_the_graph(tmp_path):
         'flatten', 'split', 'unbias_xy', 'xy_sigmoid', 'xy_offset', 'xy_decode', 'unbias_wh',
         'wh_sigmoid', 'wh_decode', 'score_sigmoid', 'concat'}
     assert head_layers(model) == ['head']
+
+
+def test_a_layer_kept_in_float_in_a_qdq_model_runs_in_float(tmp_path):
+    # onnxruntime's WeightBiasQuantization (>= 1.20) would quantize its weights per tensor and
+    # round the small channel's weight (0.003, scale 1/127) to 0; sessions turn it off.
+    from stream_infer.detection.onnx_session import create_session
+    session = create_session(qdq_float_depthwise_model(tmp_path / 'qdq.onnx'), ['cpu'],
+                             threads=1)
+    x = np.zeros((1, 2, 4, 4), np.float32)
+    x[0, 0] = 1.0
+    x[0, 1] = np.arange(16, dtype=np.float32).reshape(4, 4) * 16.0  # 0 .. 240, exact in uint8
+    y = session.run(None, {'x': x})[0]
+    assert np.allclose(y[0, 0], 1.0)
+    assert np.abs(y[0, 1] - x[0, 1] * 0.003).max() <= 0.5 / 255 + 1e-6, y[0, 1]
+    assert y[0, 1].max() > 0.7
 
 
 def test_agreement_counts_matches_of_the_same_class_only():
