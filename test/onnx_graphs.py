@@ -339,3 +339,29 @@ def qdq_float_depthwise_model(path: Path, small_weight: float = 0.003) -> Path:
         path, nodes, [_input((1, 2, 4, 4), FLOAT, 'x')], [_input((1, 2, 4, 4), FLOAT, 'y')],
         initializers=[weights, scalar('s_in', 1.0, np.float32),
                       scalar('s_out', 1.0 / 255.0, np.float32), scalar('zp', 0, np.uint8)])
+
+
+def conv_relu_conv_model(path: Path, activation: str = 'Relu') -> Path:
+    """
+    x [1, 2, 8, 8] -> 1x1 conv (output channels' weights 0.01 and 10 apart) -> activation ->
+    depthwise 3x3 conv -> 1x1 conv to one channel -> y: a pair cross-layer equalization can
+    balance (activation Relu), or must leave alone (Clip: relu6 is not scale-invariant).
+    """
+    rng = np.random.default_rng(3)
+    w1 = rng.normal(size=(2, 2, 1, 1)).astype(np.float32) * np.array(
+        [0.01, 10.0], np.float32).reshape(2, 1, 1, 1)
+    tensors = [numpy_helper.from_array(w1, 'w1'),
+               numpy_helper.from_array(np.array([0.001, 2.0], np.float32), 'b1'),
+               numpy_helper.from_array(rng.normal(size=(2, 1, 3, 3)).astype(np.float32), 'w2'),
+               numpy_helper.from_array(rng.normal(size=(1, 2, 1, 1)).astype(np.float32), 'w3'),
+               numpy_helper.from_array(np.array(6.0, np.float32), 'six'),
+               numpy_helper.from_array(np.array(0.0, np.float32), 'zero')]
+    act = helper.make_node('Relu', ['c1'], ['a1']) if activation == 'Relu' else \
+        helper.make_node('Clip', ['c1', 'zero', 'six'], ['a1'])
+    nodes = [helper.make_node('Conv', ['x', 'w1', 'b1'], ['c1'], name='first'), act,
+             helper.make_node('Conv', ['a1', 'w2'], ['c2'], name='depthwise', group=2,
+                              pads=[1, 1, 1, 1]),
+             helper.make_node('Relu', ['c2'], ['a2']),
+             helper.make_node('Conv', ['a2', 'w3'], ['y'], name='last')]
+    return save_model(path, nodes, [_input((1, 2, 8, 8), FLOAT, 'x')],
+                      [_input((1, 1, 8, 8), FLOAT, 'y')], initializers=tensors)

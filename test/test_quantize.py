@@ -25,7 +25,7 @@ import sys
 
 import cv2
 import numpy as np
-from onnx_graphs import qdq_float_depthwise_model, tiny_detector_model
+from onnx_graphs import conv_relu_conv_model, qdq_float_depthwise_model, tiny_detector_model
 import pytest
 import supervision as sv
 
@@ -90,6 +90,27 @@ def test_a_layer_kept_in_float_in_a_qdq_model_runs_in_float(tmp_path):
     assert np.allclose(y[0, 0], 1.0)
     assert np.abs(y[0, 1] - x[0, 1] * 0.003).max() <= 0.5 / 255 + 1e-6, y[0, 1]
     assert y[0, 1].max() > 0.7
+
+
+def test_cross_layer_equalization_keeps_the_output_and_balances_the_channels(tmp_path):
+    import onnxruntime as ort
+    from lazy_onnx import numpy_helper, onnx
+    from stream_infer.quantize.equalize import equalize, relu_pairs
+    path = conv_relu_conv_model(tmp_path / 'fp32.onnx')
+    model = onnx.load(str(path))
+    assert relu_pairs(model, numpy_helper) == [('first', ['depthwise']), ('depthwise', ['last'])]
+    assert equalize(model, numpy_helper) == 2
+    onnx.save(model, str(tmp_path / 'cle.onnx'))
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 2, 8, 8)).astype(np.float32)
+    before, after = (ort.InferenceSession(str(p), providers=['CPUExecutionProvider']).run(
+        None, {'x': x})[0] for p in (path, tmp_path / 'cle.onnx'))
+    assert np.allclose(before, after, rtol=1e-4, atol=1e-5)
+    w = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    r1 = np.abs(w['w1']).reshape(2, -1).max(axis=1)  # 0.01 and 10 times N(0, 1) before
+    assert r1.max() / r1.min() < 10, r1
+
+    clip = onnx.load(str(conv_relu_conv_model(tmp_path / 'clip.onnx', activation='Clip')))
+    assert relu_pairs(clip, numpy_helper) == [('depthwise', ['last'])]  # relu6: not rescaled
 
 
 def test_agreement_counts_matches_of_the_same_class_only():
