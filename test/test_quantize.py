@@ -154,6 +154,7 @@ def test_int8_version_of_a_small_detector_agrees_with_fp32(tmp_path, capsys):
     assert props['quantization_method'] == 'Percentile 99.99'
     assert props['quantization_frames'] == '12' and props['quantization_source'] == 'calib'
     assert 'score_sigmoid' in props['quantization_float_nodes'].split(',')
+    assert props['quantization_equalized_pairs'] == '2'  # conv1 -> relu1 -> conv2 -> relu2 -> head
     assert props['names'] == "{0: 'red', 1: 'blue'}"  # the model's own metadata is kept
 
     # The engine takes it as any model and says what it is; it agrees with fp32 on new frames.

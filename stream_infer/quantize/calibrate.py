@@ -28,12 +28,13 @@ import io
 import logging
 from pathlib import Path
 import tempfile
-from typing import Dict, Iterator, Optional, Sequence
+from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
 from stream_infer.errors import ModelError
 from stream_infer.quantize import metadata as meta
+from stream_infer.quantize.equalize import equalize
 from stream_infer.quantize.float_nodes import name_nodes
 
 METHODS = ('MinMax', 'Entropy', 'Percentile')
@@ -75,14 +76,20 @@ def _quantization():
     return _needed('onnxruntime.quantization', 'onnxruntime.quantization')
 
 
-def named_copy(model_path: Path, directory: Path) -> Path:
-    """Copy of the model whose every node has a name (excluding nodes goes by name)."""
+def named_copy(model_path: Path, directory: Path, equalized: bool = False) -> Tuple[Path, int]:
+    """
+    Copy of the model whose every node has a name (excluding nodes goes by name); (path, pairs).
+
+    equalized: Conv -> Relu -> Conv pairs rescaled first (equalize.py: the float model computes
+    the same); pairs is how many were.
+    """
     onnx = require_onnx()
     model = onnx.load(str(model_path))
     name_nodes(model)
+    pairs = equalize(model, _needed('onnx.numpy_helper', 'onnx')) if equalized else 0
     out = directory / 'named.onnx'
     onnx.save(model, str(out))
-    return out
+    return out, pairs
 
 
 class _NoPreprocessAdvice(logging.Filter):
@@ -182,12 +189,13 @@ def write_metadata(path: Path, values: Dict[str, str]) -> None:
 
 
 def quantization_metadata(method: str, frames: int, source: str,
-                          float_nodes: Sequence[str], agreement: str) -> Dict[str, str]:
+                          float_nodes: Sequence[str], agreement: str,
+                          equalized_pairs: int = 0) -> Dict[str, str]:
     """Return the metadata_props saying what was done (read back by metadata.quantization_text)."""
     return {meta.PRECISION_KEY: 'int8 QDQ', meta.METHOD_KEY: method,
             meta.FRAMES_KEY: str(frames), meta.SOURCE_KEY: source,
             meta.PER_CHANNEL_KEY: 'true', meta.FLOAT_NODES_KEY: ','.join(float_nodes),
-            meta.HELD_OUT_KEY: agreement}
+            meta.HELD_OUT_KEY: agreement, meta.EQUALIZED_KEY: str(equalized_pairs)}
 
 
 def temporary_directory() -> tempfile.TemporaryDirectory:
