@@ -343,9 +343,11 @@ def qdq_float_depthwise_model(path: Path, small_weight: float = 0.003) -> Path:
 
 def conv_relu_conv_model(path: Path, activation: str = 'Relu') -> Path:
     """
+    Conv -> activation -> depthwise conv -> Relu -> conv: pairs for cross-layer equalization.
+
     x [1, 2, 8, 8] -> 1x1 conv (output channels' weights 0.01 and 10 apart) -> activation ->
-    depthwise 3x3 conv -> 1x1 conv to one channel -> y: a pair cross-layer equalization can
-    balance (activation Relu), or must leave alone (Clip: relu6 is not scale-invariant).
+    depthwise 3x3 conv -> 1x1 conv to one channel -> y: a pair equalization can balance
+    (activation Relu), or must leave alone (Clip: relu6 is not scale-invariant).
     """
     rng = np.random.default_rng(3)
     w1 = rng.normal(size=(2, 2, 1, 1)).astype(np.float32) * np.array(
