@@ -140,6 +140,7 @@ def test_int8_version_of_a_small_detector_agrees_with_fp32(tmp_path, capsys):
     assert code == 0, printed.err
     assert 'held-out agreement with fp32' in printed.out and 'ms/frame' in printed.out
     assert 'engine with tracking' in printed.out and f'wrote {out}' in printed.out
+    assert '2 Conv -> Relu -> Conv pairs equalized first' in printed.out
 
     # The file is a QDQ model with the decode tail in float, and says what was done.
     from lazy_onnx import onnx
@@ -181,9 +182,13 @@ def test_quantize_refuses_below_min_agreement_and_writes_nothing(tmp_path, capsy
     assert not out.exists()
     assert 'refused: F1' in err and 'below --min-agreement 0.95; no file written' in err
 
-    code, out = quantize(tmp_path, model, calibration, *args, '--force')
+    code, out = quantize(tmp_path, model, calibration, *args, '--force', '--no-equalize')
     assert code == 0 and out.exists()
-    assert 'written because of --force' in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert 'written because of --force' in printed and 'equalized first' not in printed
+    from lazy_onnx import onnx
+    props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert props['quantization_equalized_pairs'] == '0'
 
 
 def test_quantize_says_which_package_is_missing_without_onnx(tmp_path):
