@@ -26,6 +26,7 @@ Nothing is written but a temporary model (--force: figures are wanted even below
 
     python benchmarks/bench_int8.py                      # both models
     python benchmarks/bench_int8.py --models bundled --method Entropy
+    python benchmarks/bench_int8.py --models bundled --no-equalize   # without equalization
 """
 
 import argparse
@@ -54,6 +55,8 @@ def _args(model: Path, out: Path, source: Path, cli: argparse.Namespace, frames:
             '--timing-rounds', str(cli.rounds), '--force']
     if cli.threads:
         argv += ['--threads', str(cli.threads)]
+    if not cli.equalize:
+        argv.append('--no-equalize')
     return build_parser().parse_args(argv)
 
 
@@ -70,6 +73,8 @@ def main() -> None:
                         help='--max-float-layers of the bundled model (16)')
     parser.add_argument('--candidates', type=int, default=4)
     parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--no-equalize', dest='equalize', action='store_false',
+                        help="the command's --no-equalize (cross-layer equalization off)")
     parser.add_argument('--threads', type=int, default=None)
     cli = parser.parse_args()
     serial_opencv()

@@ -314,3 +314,56 @@ def tiny_detector_model(path: Path, *, size: int = 64, box_bias: float = 0.0,
                       [helper.make_tensor_value_info('output0', TensorProto.FLOAT,
                                                      [1, 6, cells])],
                       {'names': "{0: 'red', 1: 'blue'}"}, initializers)
+
+
+def qdq_float_depthwise_model(path: Path, small_weight: float = 0.003) -> Path:
+    """
+    QDQ graph with a float depthwise 1x1 conv between a DequantizeLinear and a QuantizeLinear.
+
+    x [1, 2, 4, 4] -> Q/DQ (uint8, scale 1) -> Conv (float weights 1.0 and small_weight, as a
+    layer `stream-infer quantize` keeps in float) -> Relu -> Q/DQ (uint8, scale 1/255) -> y.
+    Per-tensor int8 weights (scale 1/127) would round small_weight to 0: channel 1 of y lost.
+    """
+    scalar = lambda name, value, dtype: numpy_helper.from_array(  # noqa: E731
+        np.array(value, dtype), name)
+    weights = numpy_helper.from_array(
+        np.array([1.0, small_weight], np.float32).reshape(2, 1, 1, 1), 'w')
+    nodes = [
+        helper.make_node('QuantizeLinear', ['x', 's_in', 'zp'], ['x_q']),
+        helper.make_node('DequantizeLinear', ['x_q', 's_in', 'zp'], ['x_dq']),
+        helper.make_node('Conv', ['x_dq', 'w'], ['conv'], group=2, name='float_depthwise'),
+        helper.make_node('Relu', ['conv'], ['relu']),
+        helper.make_node('QuantizeLinear', ['relu', 's_out', 'zp'], ['y_q']),
+        helper.make_node('DequantizeLinear', ['y_q', 's_out', 'zp'], ['y'])]
+    return save_model(
+        path, nodes, [_input((1, 2, 4, 4), FLOAT, 'x')], [_input((1, 2, 4, 4), FLOAT, 'y')],
+        initializers=[weights, scalar('s_in', 1.0, np.float32),
+                      scalar('s_out', 1.0 / 255.0, np.float32), scalar('zp', 0, np.uint8)])
+
+
+def conv_relu_conv_model(path: Path, activation: str = 'Relu') -> Path:
+    """
+    Conv -> activation -> depthwise conv -> Relu -> conv: pairs for cross-layer equalization.
+
+    x [1, 2, 8, 8] -> 1x1 conv (output channels' weights 0.01 and 10 apart) -> activation ->
+    depthwise 3x3 conv -> 1x1 conv to one channel -> y: a pair equalization can balance
+    (activation Relu), or must leave alone (Clip: relu6 is not scale-invariant).
+    """
+    rng = np.random.default_rng(3)
+    w1 = rng.normal(size=(2, 2, 1, 1)).astype(np.float32) * np.array(
+        [0.01, 10.0], np.float32).reshape(2, 1, 1, 1)
+    tensors = [numpy_helper.from_array(w1, 'w1'),
+               numpy_helper.from_array(np.array([0.001, 2.0], np.float32), 'b1'),
+               numpy_helper.from_array(rng.normal(size=(2, 1, 3, 3)).astype(np.float32), 'w2'),
+               numpy_helper.from_array(rng.normal(size=(1, 2, 1, 1)).astype(np.float32), 'w3'),
+               numpy_helper.from_array(np.array(6.0, np.float32), 'six'),
+               numpy_helper.from_array(np.array(0.0, np.float32), 'zero')]
+    act = helper.make_node('Relu', ['c1'], ['a1']) if activation == 'Relu' else \
+        helper.make_node('Clip', ['c1', 'zero', 'six'], ['a1'])
+    nodes = [helper.make_node('Conv', ['x', 'w1', 'b1'], ['c1'], name='first'), act,
+             helper.make_node('Conv', ['a1', 'w2'], ['c2'], name='depthwise', group=2,
+                              pads=[1, 1, 1, 1]),
+             helper.make_node('Relu', ['c2'], ['a2']),
+             helper.make_node('Conv', ['a2', 'w3'], ['y'], name='last')]
+    return save_model(path, nodes, [_input((1, 2, 8, 8), FLOAT, 'x')],
+                      [_input((1, 1, 8, 8), FLOAT, 'y')], initializers=tensors)

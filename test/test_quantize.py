@@ -25,7 +25,7 @@ import sys
 
 import cv2
 import numpy as np
-from onnx_graphs import tiny_detector_model
+from onnx_graphs import conv_relu_conv_model, qdq_float_depthwise_model, tiny_detector_model
 import pytest
 import supervision as sv
 
@@ -77,6 +77,42 @@ def test_decode_tail_and_heads_found_from_the_graph(tmp_path):
     assert head_layers(model) == ['head']
 
 
+def test_a_layer_kept_in_float_in_a_qdq_model_runs_in_float(tmp_path):
+    # onnxruntime's WeightBiasQuantization (>= 1.20) would quantize its weights per tensor and
+    # round the small channel's weight (0.003, scale 1/127) to 0; sessions turn it off.
+    from stream_infer.detection.onnx_session import create_session
+    session = create_session(qdq_float_depthwise_model(tmp_path / 'qdq.onnx'), ['cpu'],
+                             threads=1)
+    x = np.zeros((1, 2, 4, 4), np.float32)
+    x[0, 0] = 1.0
+    x[0, 1] = np.arange(16, dtype=np.float32).reshape(4, 4) * 16.0  # 0 .. 240, exact in uint8
+    y = session.run(None, {'x': x})[0]
+    assert np.allclose(y[0, 0], 1.0)
+    assert np.abs(y[0, 1] - x[0, 1] * 0.003).max() <= 0.5 / 255 + 1e-6, y[0, 1]
+    assert y[0, 1].max() > 0.7
+
+
+def test_cross_layer_equalization_keeps_the_output_and_balances_the_channels(tmp_path):
+    import onnxruntime as ort
+    from lazy_onnx import numpy_helper, onnx
+    from stream_infer.quantize.equalize import equalize, relu_pairs
+    path = conv_relu_conv_model(tmp_path / 'fp32.onnx')
+    model = onnx.load(str(path))
+    assert relu_pairs(model, numpy_helper) == [('first', ['depthwise']), ('depthwise', ['last'])]
+    assert equalize(model, numpy_helper) == 2
+    onnx.save(model, str(tmp_path / 'cle.onnx'))
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 2, 8, 8)).astype(np.float32)
+    before, after = (ort.InferenceSession(str(p), providers=['CPUExecutionProvider']).run(
+        None, {'x': x})[0] for p in (path, tmp_path / 'cle.onnx'))
+    assert np.allclose(before, after, rtol=1e-4, atol=1e-5)
+    w = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    r1 = np.abs(w['w1']).reshape(2, -1).max(axis=1)  # 0.01 and 10 times N(0, 1) before
+    assert r1.max() / r1.min() < 10, r1
+
+    clip = onnx.load(str(conv_relu_conv_model(tmp_path / 'clip.onnx', activation='Clip')))
+    assert relu_pairs(clip, numpy_helper) == [('depthwise', ['last'])]  # relu6: not rescaled
+
+
 def test_agreement_counts_matches_of_the_same_class_only():
     def dets(boxes, scores, classes):
         return sv.Detections(xyxy=np.array(boxes, np.float32).reshape(-1, 4),
@@ -104,6 +140,7 @@ def test_int8_version_of_a_small_detector_agrees_with_fp32(tmp_path, capsys):
     assert code == 0, printed.err
     assert 'held-out agreement with fp32' in printed.out and 'ms/frame' in printed.out
     assert 'engine with tracking' in printed.out and f'wrote {out}' in printed.out
+    assert '2 Conv -> Relu -> Conv pairs equalized first' in printed.out
 
     # The file is a QDQ model with the decode tail in float, and says what was done.
     from lazy_onnx import onnx
@@ -118,6 +155,7 @@ def test_int8_version_of_a_small_detector_agrees_with_fp32(tmp_path, capsys):
     assert props['quantization_method'] == 'Percentile 99.99'
     assert props['quantization_frames'] == '12' and props['quantization_source'] == 'calib'
     assert 'score_sigmoid' in props['quantization_float_nodes'].split(',')
+    assert props['quantization_equalized_pairs'] == '2'  # conv1 -> relu1 -> conv2 -> relu2 -> head
     assert props['names'] == "{0: 'red', 1: 'blue'}"  # the model's own metadata is kept
 
     # The engine takes it as any model and says what it is; it agrees with fp32 on new frames.
@@ -144,9 +182,13 @@ def test_quantize_refuses_below_min_agreement_and_writes_nothing(tmp_path, capsy
     assert not out.exists()
     assert 'refused: F1' in err and 'below --min-agreement 0.95; no file written' in err
 
-    code, out = quantize(tmp_path, model, calibration, *args, '--force')
+    code, out = quantize(tmp_path, model, calibration, *args, '--force', '--no-equalize')
     assert code == 0 and out.exists()
-    assert 'written because of --force' in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert 'written because of --force' in printed and 'equalized first' not in printed
+    from lazy_onnx import onnx
+    props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert props['quantization_equalized_pairs'] == '0'
 
 
 def test_quantize_says_which_package_is_missing_without_onnx(tmp_path):

@@ -135,6 +135,15 @@ def _load_failure(path: Path, exc: Exception) -> ModelError:
                       f'({type(exc).__name__}: {exc})')
 
 
+# onnxruntime (>= 1.20) optimizers that change what a model computes, not only how fast.
+# WeightBiasQuantization re-quantizes, per tensor, the float weights of a Conv/Gemm that sits
+# between a DequantizeLinear and a QuantizeLinear of a QDQ model: the layers `stream-infer
+# quantize` keeps in float on purpose. On a depthwise conv (per-channel weight magnitudes 1000x
+# apart) that wipes out the small channels: the bundled CenterNet with its depthwise convs kept in
+# float found no detections at all (doc/int8.md). A float model has no DequantizeLinear: no-op.
+DISABLED_OPTIMIZERS = ('WeightBiasQuantization',)
+
+
 def create_session(path: Union[str, os.PathLike], providers: Sequence[ProviderEntry],
                    threads: Optional[int] = None, spin_wait: bool = False):
     """
@@ -157,7 +166,8 @@ def create_session(path: Union[str, os.PathLike], providers: Sequence[ProviderEn
     options.add_session_config_entry('session.intra_op.allow_spinning',
                                      '1' if spin_wait else '0')
     try:
-        session = ort.InferenceSession(str(path), sess_options=options, providers=chosen)
+        session = ort.InferenceSession(str(path), sess_options=options, providers=chosen,
+                                       disabled_optimizers=list(DISABLED_OPTIMIZERS))
     except Exception as exc:  # onnxruntime's errors derive from Exception only
         raise _load_failure(path, exc) from exc
     running = session.get_providers()[0]

@@ -28,15 +28,34 @@ import io
 import logging
 from pathlib import Path
 import tempfile
-from typing import Dict, Iterator, Optional, Sequence
+from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 import numpy as np
 
 from stream_infer.errors import ModelError
 from stream_infer.quantize import metadata as meta
+from stream_infer.quantize.equalize import equalize
 from stream_infer.quantize.float_nodes import name_nodes
 
 METHODS = ('MinMax', 'Entropy', 'Percentile')
+CHUNK = 8  # frames whose tensors are held at once while calibrating
+
+
+def chunk_size(frames: int, most: int = CHUNK) -> int:
+    """
+    Largest divisor of frames up to most: the calibration reads frames in chunks of this size.
+
+    onnxruntime's histogram calibrators (Percentile, Entropy) keep every tensor of every frame
+    in memory until the end (about 200 MB a frame for the bundled model at 512x512); in chunks
+    (its CalibStridedMinMax option, which must divide the frame count) the histograms are
+    merged chunk by chunk, so more calibration frames cost time, not memory.
+
+        >>> chunk_size(96), chunk_size(45), chunk_size(7), chunk_size(4)
+        (8, 5, 7, 4)
+    """
+    if frames <= most:
+        return frames
+    return max(d for d in range(1, most + 1) if frames % d == 0)
 
 
 def _needed(module: str, what: str):
@@ -57,14 +76,20 @@ def _quantization():
     return _needed('onnxruntime.quantization', 'onnxruntime.quantization')
 
 
-def named_copy(model_path: Path, directory: Path) -> Path:
-    """Copy of the model whose every node has a name (excluding nodes goes by name)."""
+def named_copy(model_path: Path, directory: Path, equalized: bool = False) -> Tuple[Path, int]:
+    """
+    Copy of the model whose every node has a name (excluding nodes goes by name); (path, pairs).
+
+    equalized: Conv -> Relu -> Conv pairs rescaled first (equalize.py: the float model computes
+    the same); pairs is how many were.
+    """
     onnx = require_onnx()
     model = onnx.load(str(model_path))
     name_nodes(model)
+    pairs = equalize(model, _needed('onnx.numpy_helper', 'onnx')) if equalized else 0
     out = directory / 'named.onnx'
     onnx.save(model, str(out))
-    return out
+    return out, pairs
 
 
 class _NoPreprocessAdvice(logging.Filter):
@@ -94,6 +119,10 @@ class _Reader:
     def rewind(self) -> None:
         self._iter = iter({self.input_name: t} for t in self.tensors)
 
+    def set_range(self, start_index: int, end_index: int) -> None:
+        """Read only tensors[start_index:end_index] (onnxruntime's chunked calibration)."""
+        self._iter = iter({self.input_name: t} for t in self.tensors[start_index:end_index])
+
     def __len__(self) -> int:
         return len(self.tensors)
 
@@ -120,6 +149,8 @@ class Quantizer:
         """Write the INT8 model with float_nodes left in float; returns out_path."""
         q = _quantization()
         extra = {'CalibPercentile': self.percentile} if self.method == 'Percentile' else {}
+        if self.method != 'MinMax':
+            extra['CalibStridedMinMax'] = chunk_size(len(self.tensors))
         advice = _NoPreprocessAdvice()
         logging.getLogger().addFilter(advice)
         try:  # the histogram methods print their progress: not the report's business
@@ -158,12 +189,13 @@ def write_metadata(path: Path, values: Dict[str, str]) -> None:
 
 
 def quantization_metadata(method: str, frames: int, source: str,
-                          float_nodes: Sequence[str], agreement: str) -> Dict[str, str]:
+                          float_nodes: Sequence[str], agreement: str,
+                          equalized_pairs: int = 0) -> Dict[str, str]:
     """Return the metadata_props saying what was done (read back by metadata.quantization_text)."""
     return {meta.PRECISION_KEY: 'int8 QDQ', meta.METHOD_KEY: method,
             meta.FRAMES_KEY: str(frames), meta.SOURCE_KEY: source,
             meta.PER_CHANNEL_KEY: 'true', meta.FLOAT_NODES_KEY: ','.join(float_nodes),
-            meta.HELD_OUT_KEY: agreement}
+            meta.HELD_OUT_KEY: agreement, meta.EQUALIZED_KEY: str(equalized_pairs)}
 
 
 def temporary_directory() -> tempfile.TemporaryDirectory:

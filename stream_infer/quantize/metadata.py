@@ -28,6 +28,7 @@ SOURCE_KEY = 'quantization_source'        # what they came from
 FLOAT_NODES_KEY = 'quantization_float_nodes'  # comma-separated names kept in float
 HELD_OUT_KEY = 'quantization_agreement'   # F1 etc. against fp32 on held-out frames
 PER_CHANNEL_KEY = 'quantization_per_channel'
+EQUALIZED_KEY = 'quantization_equalized_pairs'  # Conv -> Relu -> Conv pairs equalized first
 
 
 def precision_text(metadata: Mapping[str, str]) -> str:
