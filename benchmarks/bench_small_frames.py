@@ -29,7 +29,9 @@ order (bench_support.interleaved); medians of the rounds, and their ratio to the
                 machine spinning wins a few per cent, on a busy one it loses up to half.
   stream_infer  InferenceStream(clip, Detector(model)) with tracking (ByteTrack) on, and off:
                 decode, letterbox, model, decode/NMS, tracking, results, on its own threads
-                (the Detector's default session options: spinning off).
+                (the Detector's default session options: spinning off); with --spin-wait
+                also Detector(model, spin_wait=True) (its threads spin, as onnxruntime's
+                default), the choice for a machine that runs nothing else.
   ultralytics   YOLO(model, task='detect').track(clip, stream=True, tracker='bytetrack.yaml')
                 with the same confidence (0.3) and IoU (0.45) as stream_infer's defaults,
                 when ultralytics is importable (else: 'not installed').
@@ -178,7 +180,7 @@ def engine_run(api: bs.Api, detector, clip: Path, frames: int, track: bool,
 
 
 def ultralytics_run(yolo, clip: Path, frames: int) -> float:
-    """Frames per second of YOLO.track over the clip's first frames (ByteTrack, same thresholds)."""
+    """Frames per second of YOLO.track over the first frames (ByteTrack, same thresholds)."""
     done, start = 0, time.perf_counter()
     results = yolo.track(source=str(clip), stream=True, imgsz=640, conf=CONFIDENCE, iou=IOU,
                          tracker='bytetrack.yaml', verbose=False, persist=False)
@@ -207,11 +209,17 @@ def measure_clip(label: str, clip: Path, model: Path, api: bs.Api, yolo, args,
         'stream_infer': lambda: engine_run(api, detector, clip, frames, True, stages),
         'stream_infer (no tracking)': lambda: engine_run(api, detector, clip, frames, False),
     }
+    spinning = api.Detector(model, threads=args.threads, spin_wait=True) if args.spin_wait \
+        else None
+    if spinning is not None:
+        runs['stream_infer (spin_wait)'] = lambda: engine_run(api, spinning, clip, frames, True)
     if yolo is not None:
         ultralytics_run(yolo, clip, 3)  # set up its predictor on this source's size
         runs['ultralytics track'] = lambda: ultralytics_run(yolo, clip, frames)
     measured = bs.interleaved(args.rounds, runs)
     detector.close()
+    if spinning is not None:
+        spinning.close()
     raw = [max(pair) for pair in zip(measured['raw'], measured['raw (spinning off)'])]
     out = {'clip': label, 'frames': frames, 'fps': {}, 'ratio': {},
            'stages': {k: statistics.median(v) for k, v in stages.items()}}
@@ -286,9 +294,12 @@ def print_profile(profiles: dict) -> None:
 
 
 def print_results(results: list, ultra: str) -> None:
-    names = ['raw', 'raw (spinning off)', 'stream_infer', 'stream_infer (no tracking)', 'ultralytics track']
+    names = ['raw', 'raw (spinning off)', 'stream_infer', 'stream_infer (no tracking)',
+             'stream_infer (spin_wait)', 'ultralytics track']
     print(f'\n{"fps (ratio to best raw)":<28}' + ''.join(f'{r["clip"]:>24}' for r in results))
     for name in names:
+        if name == 'stream_infer (spin_wait)' and name not in results[0]['fps']:
+            continue
         row = f'{name:<28}'
         for r in results:
             if name in r['fps']:
@@ -315,6 +326,8 @@ def main() -> None:
     parser.add_argument('--keep-model', type=Path, default=None,
                         help='write the exported model here too')
     parser.add_argument('--no-ultralytics', action='store_true')
+    parser.add_argument('--spin-wait', action='store_true',
+                        help='also stream_infer with spin_wait=True (its threads spinning)')
     parser.add_argument('--profile', action='store_true',
                         help='only the CPU per frame of each stream_infer stage, per clip')
     args = parser.parse_args()
