@@ -221,11 +221,12 @@ def measure_clip(label: str, clip: Path, model: Path, api: bs.Api, yolo, args,
     if spinning is not None:
         spinning.close()
     raw = [max(pair) for pair in zip(measured['raw'], measured['raw (spinning off)'])]
-    out = {'clip': label, 'frames': frames, 'fps': {}, 'ratio': {},
+    out = {'clip': label, 'frames': frames, 'fps': {}, 'ratio': {}, 'rounds': {},
            'stages': {k: statistics.median(v) for k, v in stages.items()}}
     for name, values in measured.items():
         out['fps'][name] = bs.median(values)
         out['ratio'][name] = bs.median(v / r for v, r in zip(values, raw))
+        out['rounds'][name] = [v / r for v, r in zip(values, raw)]
     return out
 
 
@@ -307,6 +308,11 @@ def print_results(results: list, ultra: str) -> None:
             else:
                 row += f'{ultra:>24}'
         print(row)
+    print('\nratio to best raw, round by round (the spread is the load of the machine):')
+    for r in results:
+        print(f'  {r["clip"]}: ' + '; '.join(
+            f'{name} ' + ' '.join(f'{x:.2f}' for x in rounds)
+            for name, rounds in r['rounds'].items() if not name.startswith('raw')))
     print(f'\n{"stream_infer stage p50 ms":<28}' + ''.join(f'{r["clip"]:>24}' for r in results))
     for stage in sorted({s for r in results for s in r['stages']}):
         print(f'{stage:<28}' + ''.join(f'{r["stages"].get(stage, float("nan")):>24.2f}'
