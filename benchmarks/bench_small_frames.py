@@ -24,12 +24,13 @@ order (bench_support.interleaved); medians of the rounds, and their ratio to the
                 before the loop (the first frame, letterboxed by stream_infer's Preprocessor):
                 decoding and the model, nothing else, on one thread. Two sessions, each its
                 own loop: onnxruntime's default options (threads spinning, as Ultralytics'
-                session) and spinning off (as stream_infer's Detector). The baseline of every
-                ratio is the faster of the two in the same round ("best raw"): on an idle
-                machine spinning wins a few per cent, on a busy one it loses up to half.
+                session) and spinning off. The baseline of every ratio is the faster of the
+                two in the same round ("best raw"): on an idle machine spinning wins about
+                10 %, on a busy one it loses up to half.
   stream_infer  InferenceStream(clip, Detector(model)) with tracking (ByteTrack) on, and off:
                 decode, letterbox, model, decode/NMS, tracking, results, on its own threads
-                (the Detector's default session options: spinning off); with --spin-wait
+                (the Detector's default session options: threads spin at most 20 us between
+                operators, not between runs: onnx_session.thread_config); with --spin-wait
                 also Detector(model, spin_wait=True) (its threads spin, as onnxruntime's
                 default), the choice for a machine that runs nothing else.
   ultralytics   YOLO(model, task='detect').track(clip, stream=True, tracker='bytetrack.yaml')
@@ -149,6 +150,19 @@ def wide_clip(source: Path, path: Path, frames: int, fps: float) -> Path:
     return path
 
 
+def raw_session(model: Path, threads: Optional[int], config: dict):
+    """Open an onnxruntime CPU session with these config entries (none: its defaults)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    for key, value in config.items():
+        options.add_session_config_entry(key, value)
+    return ort.InferenceSession(str(model), sess_options=options,
+                                providers=['CPUExecutionProvider'])
+
+
 def raw_loop(session, tensor: np.ndarray, clip: Path, frames: int) -> float:
     """Frames per second of: read a frame, session.run on the prepared tensor."""
     feed, output = session.get_inputs()[0].name, bs.model_output_name(session)
@@ -198,8 +212,8 @@ def measure_clip(label: str, clip: Path, model: Path, api: bs.Api, yolo, args,
     """Interleaved rounds of every contender on one clip: median fps and ratios to raw."""
     from stream_infer.detection.preprocess import InputSpec, Preprocessor
 
-    session = bs.real_session(model, args.threads, spin_wait=True)  # onnxruntime's defaults
-    quiet = bs.real_session(model, args.threads, spin_wait=False)
+    session = raw_session(model, args.threads, {})  # onnxruntime's defaults
+    quiet = raw_session(model, args.threads, {'session.intra_op.allow_spinning': '0'})
     tensor = Preprocessor(InputSpec(640, 640))(read_frames(clip, 1)[0])[0]
     detector = api.Detector(model, threads=args.threads)
     stages: dict = {}
