@@ -334,8 +334,13 @@ def real_session(model: Path, threads: Optional[int], spin_wait: bool = True) ->
     options = ort.SessionOptions()
     if threads is not None:
         options.intra_op_num_threads = threads
-    options.add_session_config_entry('session.intra_op.allow_spinning',
-                                     '1' if spin_wait else '0')
+    try:  # the threads as this version's Detector sets them up
+        from stream_infer.detection.onnx_session import thread_config
+        config = thread_config(spin_wait)
+    except ImportError:  # before thread_config: spinning on or off
+        config = {'session.intra_op.allow_spinning': '1' if spin_wait else '0'}
+    for key, value in config.items():
+        options.add_session_config_entry(key, value)
     before = task_ids()
     session = ort.InferenceSession(str(model), sess_options=options,
                                    providers=['CPUExecutionProvider'])

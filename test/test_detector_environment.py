@@ -143,12 +143,17 @@ def test_provider_with_options_and_threads(small_model):
     assert detector.session.get_session_options().intra_op_num_threads == 2
 
 
-def test_onnxruntime_threads_spin_only_when_asked(small_model):
-    entry = 'session.intra_op.allow_spinning'
-    quiet = Detector(small_model).session.get_session_options()
-    assert quiet.get_session_config_entry(entry) == '0'
+def test_onnxruntime_threads_spin_briefly_unless_asked(small_model):
+    """By default threads spin at most 20 us between operators and stop when a run ends."""
+    brief = Detector(small_model).session.get_session_options()
+    assert brief.get_session_config_entry('session.intra_op.allow_spinning') == '1'
+    assert brief.get_session_config_entry('session.intra_op.spin_duration_us') == '20'
+    assert brief.get_session_config_entry('session.force_spinning_stop') == '1'
     spinning = Detector(small_model, spin_wait=True).session.get_session_options()
-    assert spinning.get_session_config_entry(entry) == '1'
+    assert spinning.get_session_config_entry('session.intra_op.allow_spinning') == '1'
+    for bounded in ('session.intra_op.spin_duration_us', 'session.force_spinning_stop'):
+        with pytest.raises(RuntimeError, match='does not have configuration'):
+            spinning.get_session_config_entry(bounded)  # onnxruntime's own default: unbounded
 
 
 def test_warm_up_runs_at_load_only_when_asked(small_model, caplog):

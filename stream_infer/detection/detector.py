@@ -124,7 +124,7 @@ class Detector:
         full names or (name, options) tuples); unavailable ones are skipped with a warning.
     threads: onnxruntime intra-op threads (None: onnxruntime's default, all cores).
     spin_wait: let onnxruntime's threads busy-wait between operators and runs (its default;
-        off here: see onnx_session.create_session).
+        off here: they spin at most 20 us between operators, see onnx_session.thread_config).
     session: an onnxruntime InferenceSession made by the caller (or an object with its
         interface), used instead of loading model; providers and threads are then the session's.
     labels: class names (labels file or sequence) overriding the model metadata.

@@ -144,15 +144,38 @@ def _load_failure(path: Path, exc: Exception) -> ModelError:
 DISABLED_OPTIMIZERS = ('WeightBiasQuantization',)
 
 
+BRIEF_SPIN_US = 20  # how long an idle intra-op thread spins between operators (spin_wait off)
+
+
+def thread_config(spin_wait: bool) -> dict:
+    """
+    Session config entries for onnxruntime's intra-op threads: spinning in full, or briefly.
+
+    spin_wait=True is onnxruntime's default: idle threads spin between operators and between
+    runs, on cores that the stream's own threads (decoding, preprocessing, tracking) and other
+    processes need (on a shared 2-core machine that doubled the model's CPU use:
+    benchmarks/bench_cpu.py --spin-wait). Not spinning at all makes every operator wake its
+    threads from sleep: on an idle 2-core machine that cost YOLOv8n-640 about 10 % of its
+    rate (benchmarks/bench_small_frames.py). So by default a thread spins at most
+    BRIEF_SPIN_US between operators (the next one is usually there by then) and stops
+    spinning as soon as a run ends.
+
+        >>> thread_config(False)['session.intra_op.spin_duration_us']
+        '20'
+    """
+    if spin_wait:
+        return {'session.intra_op.allow_spinning': '1'}
+    return {'session.intra_op.allow_spinning': '1',
+            'session.intra_op.spin_duration_us': str(BRIEF_SPIN_US),
+            'session.force_spinning_stop': '1'}
+
+
 def create_session(path: Union[str, os.PathLike], providers: Sequence[ProviderEntry],
                    threads: Optional[int] = None, spin_wait: bool = False):
     """
     Open an onnxruntime InferenceSession with clear errors; logs the provider that runs.
 
-    spin_wait=False turns off onnxruntime's busy-waiting intra-op threads (its default is on):
-    between operators and between runs they would keep spinning on cores that the stream's
-    own threads (decoding, preprocessing, tracking) and other processes need; on a shared
-    2-core machine that doubles the model's CPU use (benchmarks/bench_cpu.py --spin-wait).
+    spin_wait=False bounds onnxruntime's busy-waiting intra-op threads (see thread_config).
     """
     path = Path(path)
     check_model_file(path)
@@ -163,8 +186,8 @@ def create_session(path: Union[str, os.PathLike], providers: Sequence[ProviderEn
     options = ort.SessionOptions()
     if threads is not None:
         options.intra_op_num_threads = threads
-    options.add_session_config_entry('session.intra_op.allow_spinning',
-                                     '1' if spin_wait else '0')
+    for key, value in thread_config(spin_wait).items():
+        options.add_session_config_entry(key, value)
     try:
         session = ort.InferenceSession(str(path), sess_options=options, providers=chosen,
                                        disabled_optimizers=list(DISABLED_OPTIMIZERS))
