@@ -45,7 +45,7 @@ from yolov8n.yaml (random init: no pretrained download here) with BatchNorm stat
 re-estimated on frames of the clip and exported by Ultralytics, else the YOLO-shaped model of
 bench_support (then the Ultralytics contender is skipped: its head is not Ultralytics').
 
-    /work/venv-ultra/bin/python benchmarks/bench_small_frames.py --frames 150 --rounds 3
+    $ULTRA_VENV/bin/python benchmarks/bench_small_frames.py --frames 150 --rounds 3   # torch, ultralytics, lap, onnx
     python benchmarks/bench_small_frames.py --model yolov8n.onnx      # without ultralytics
 """
 
