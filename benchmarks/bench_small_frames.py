@@ -45,7 +45,8 @@ from yolov8n.yaml (random init: no pretrained download here) with BatchNorm stat
 re-estimated on frames of the clip and exported by Ultralytics, else the YOLO-shaped model of
 bench_support (then the Ultralytics contender is skipped: its head is not Ultralytics').
 
-    $ULTRA_VENV/bin/python benchmarks/bench_small_frames.py --frames 150 --rounds 3   # torch, ultralytics, lap, onnx
+    $ULTRA_VENV/bin/python benchmarks/bench_small_frames.py --frames 150 --rounds 3
+    (ULTRA_VENV: a throw-away venv with torch, ultralytics, lap and onnx)
     python benchmarks/bench_small_frames.py --model yolov8n.onnx      # without ultralytics
 """
 
@@ -59,8 +60,12 @@ import time
 from typing import Callable, Dict, Optional
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'scripts'))
 
 import bench_support as bs  # noqa: E402, I100
+# The Ultralytics model the cross-check builds (yolov8n.yaml, BatchNorm on clip frames).
+from crosscheck_ultralytics import (  # noqa: E402, I100
+    export_onnx, random_model, read_frames, without_torchvision)
 import cv2  # noqa: E402, I100
 import numpy as np  # noqa: E402, I100
 
@@ -76,64 +81,6 @@ def ultralytics_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def without_torchvision() -> None:
-    """Stand in for torchvision (see scripts/crosscheck_ultralytics.py: its wheel is CUDA's)."""
-    import types
-
-    if 'torchvision' in sys.modules:
-        return
-    stub = types.ModuleType('torchvision')
-    sys.modules['torchvision'] = stub
-    from ultralytics.utils.nms import TorchNMS
-
-    stub.ops = types.SimpleNamespace(nms=TorchNMS.nms)
-
-
-def read_frames(path: Path, count: int, step: int = 1) -> list:
-    capture = cv2.VideoCapture(str(path))
-    frames, index = [], 0
-    while len(frames) < count:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        if index % step == 0:
-            frames.append(frame)
-        index += 1
-    capture.release()
-    return frames
-
-
-def export_yolov8n(directory: Path, frames: list, class_bias: float, seed: int = 0) -> Path:
-    """YOLOv8n-640 from yolov8n.yaml, BatchNorm re-estimated on frames, exported to ONNX."""
-    import torch
-    from ultralytics import YOLO
-
-    from stream_infer.detection.preprocess import InputSpec, Preprocessor
-
-    torch.manual_seed(seed)
-    yolo = YOLO('yolov8n.yaml')
-    net = yolo.model
-    for module in net.modules():
-        if isinstance(module, torch.nn.BatchNorm2d):
-            module.reset_running_stats()
-            module.momentum = None  # a cumulative average over every batch seen
-    net.train()
-    prepare = Preprocessor(InputSpec(640, 640))
-    batch = torch.from_numpy(np.concatenate([prepare(f)[0] for f in frames]))
-    with torch.no_grad():
-        for start in range(0, len(batch), 4):
-            net(batch[start:start + 4])
-    net.eval()
-    with torch.no_grad():
-        for branch in net.model[-1].cv3:  # the class-score branch of each stride
-            branch[-1].bias.fill_(class_bias)
-    out = yolo.export(format='onnx', imgsz=640, opset=17, simplify=False, dynamic=False,
-                      verbose=False)
-    target = directory / 'yolov8n_bn_vtest.onnx'
-    Path(out).replace(target)
-    return target
 
 
 def wide_clip(source: Path, path: Path, frames: int, fps: float) -> Path:
@@ -367,7 +314,8 @@ def main() -> None:
         model, ultra = args.model, 'not installed'
         if model is None and have_ultra:
             started = time.perf_counter()
-            model = export_yolov8n(tmp, read_frames(source, 24, step=8), args.class_bias)
+            yolo = random_model('detect', read_frames(source, 24, step=8), args.class_bias, 0)
+            model = export_onnx(yolo, tmp)
             print(f'exported {model.name} (yolov8n.yaml, BatchNorm on 24 frames of '
                   f'{source.name}) in {time.perf_counter() - started:.0f} s', flush=True)
             if args.keep_model:

@@ -43,7 +43,7 @@ import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-YAML = {'segment': 'yolov8n-seg.yaml', 'obb': 'yolov8n-obb.yaml'}
+YAML = {'detect': 'yolov8n.yaml', 'segment': 'yolov8n-seg.yaml', 'obb': 'yolov8n-obb.yaml'}
 
 
 def without_torchvision() -> None:
@@ -56,6 +56,8 @@ def without_torchvision() -> None:
     """
     import types
 
+    if 'torchvision' in sys.modules:
+        return
     stub = types.ModuleType('torchvision')
     sys.modules['torchvision'] = stub
     from ultralytics.utils.nms import TorchNMS
@@ -63,7 +65,7 @@ def without_torchvision() -> None:
     stub.ops = types.SimpleNamespace(nms=TorchNMS.nms)
 
 
-def read_frames(path: Path, count: int, step: int) -> list:
+def read_frames(path: Path, count: int, step: int = 1) -> list:
     """Return count BGR frames of the clip, step frames apart."""
     capture = cv2.VideoCapture(str(path))
     frames, index = [], 0
