@@ -15,9 +15,10 @@
 """
 InferenceStream: frames from one or several sources -> one detector -> trackers -> callbacks.
 
-The stream is what a user holds: it builds the sources and the detector, owns the options in
-force (thresholds, classes, tracking), the callbacks (stream_callbacks.py) and the statistics
-(stream_stats.py), and starts one Pipeline (pipeline.py: capture, inference, delivery) per run.
+The stream is what a user holds: it builds the sources and the detector, holds the options in
+force (thresholds, classes, tracking: live_options.py), the callbacks (stream_callbacks.py) and
+the statistics (stream_stats.py), and starts one Pipeline (pipeline.py: capture, inference,
+delivery) per run.
 Nothing starts in the constructor: start() runs in the background, run() delivers on the
 caller's thread. Options and tracking can be changed at any time from any thread (applied from
 the next frame). Callbacks run on the delivery thread (the caller's in run()); their exceptions
@@ -55,9 +56,10 @@ from stream_infer.detection import Detector
 from stream_infer.errors import UsageError
 from stream_infer.lanes import (
     build_sources, find_index, Lane, LiveSettings, max_frames_limit, open_all, source_entries)
+from stream_infer.live_options import LiveOptions
 from stream_infer.options import (
     check_value, DepthOptions, from_mapping, ModelOptions, option_fields, PostprocessOptions,
-    ReconnectPolicy, SourceOptions, TrackerOptions, updated)
+    ReconnectPolicy, SourceOptions, TrackerOptions)
 from stream_infer.pipeline import Hooks, Pipeline, StopReason
 from stream_infer.results import Prediction, StreamResult
 from stream_infer.run_control import check_previous_run_over, join_run, log_run
@@ -145,8 +147,6 @@ class InferenceStream(StreamCallbacks):
             raise TypeError(f'clock must be a callable returning seconds, got {clock!r}')
         entries = source_entries(source, sources)
         built = build_sources(entries, playback, policy, clock)
-        self._tracker_options: TrackerOptions = from_mapping(TrackerOptions, tracker_options)
-        self._tracking = bool(track)
         depth = from_mapping(DepthOptions, depth_options)
         if isinstance(model, Detector):
             self._detector, self._owns_detector = model, False
@@ -154,7 +154,7 @@ class InferenceStream(StreamCallbacks):
             self._detector = Detector(model, providers=providers, threads=threads,
                                       labels=labels, **dict(detector_kwargs or {}))
             self._owns_detector = True
-        self._options = PostprocessOptions(
+        shared = PostprocessOptions(
             confidence=confidence, iou_threshold=iou_threshold, class_agnostic=class_agnostic,
             max_candidates=max_candidates, max_detections=max_detections,
             classes=self._detector.resolve_classes(classes))
@@ -165,11 +165,13 @@ class InferenceStream(StreamCallbacks):
         for index, ((name, _), frame_source) in enumerate(zip(entries, built)):
             stats = self._stats if len(entries) == 1 else StatsRecorder(parent=self._stats)
             stats.stopped()
-            lane = Lane(index, name, frame_source, LiveSettings(self._options, None, depth),
-                        stats, limit)
+            lane = Lane(index, name, frame_source, LiveSettings(shared, None, depth), stats,
+                        limit)
             frame_source.listener = functools.partial(self._on_source_state, lane)
             self._lanes.append(lane)
         self._names = [lane.name for lane in self._lanes]
+        self._live = LiveOptions(self._lanes, shared,
+                                 from_mapping(TrackerOptions, tracker_options), track)
         self._pipeline: Optional[Pipeline] = None
         self._closed = False
         self._stop_asked = threading.Event()  # a stop() that could not wait for a start
@@ -209,7 +211,7 @@ class InferenceStream(StreamCallbacks):
     @property
     def options(self) -> PostprocessOptions:
         """Return the postprocess options shared by the sources (the stream is their owner)."""
-        return self._options
+        return self._live.shared
 
     def options_for(self, source: SourceKey = None) -> PostprocessOptions:
         """Return the options in force for one source (the shared ones plus its overrides)."""
@@ -232,11 +234,11 @@ class InferenceStream(StreamCallbacks):
 
     @property
     def tracking(self) -> bool:
-        return self._tracking
+        return self._live.tracking
 
     @property
     def tracker_options(self) -> TrackerOptions:
-        return self._tracker_options
+        return self._live.tracker_options
 
     @property
     def tracker(self) -> Optional[Tracker]:
@@ -276,30 +278,13 @@ class InferenceStream(StreamCallbacks):
         ConfigurationError (a ValueError) and change nothing. Returns the options now in
         force (shared, or that source's).
         """
-        with self._lock:
-            if 'classes' in changes:
-                changes['classes'] = self._detector.resolve_classes(changes['classes'])
-            if source is not None:
-                lane = self._lane(source)
-                overrides = {**lane.overrides, **changes}
-                lane.settings.options = updated(self._options, **overrides)
-                lane.overrides = overrides
-                return lane.settings.options
-            shared = updated(self._options, **changes)
-            in_force = [updated(shared, **lane.overrides) if lane.overrides else shared
-                        for lane in self._lanes]
-            self._options = shared
-            for lane, options in zip(self._lanes, in_force):
-                lane.settings.options = options
-            return shared
+        if 'classes' in changes:
+            changes['classes'] = self._detector.resolve_classes(changes['classes'])
+        return self._live.update(None if source is None else self._lane(source), changes)
 
     def reset_options(self, source: SourceKey) -> PostprocessOptions:
         """Drop one source's own option overrides: it follows the shared options again."""
-        with self._lock:
-            lane = self._lane(source)
-            lane.overrides = {}
-            lane.settings.options = self._options
-            return self._options
+        return self._live.reset(self._lane(source))
 
     def set_tracking(self, enabled: bool, **tracker_params: Any) -> TrackerOptions:
         """
@@ -307,16 +292,7 @@ class InferenceStream(StreamCallbacks):
 
         tracker_params are TrackerOptions fields. Thread-safe; applied from the next frame.
         """
-        with self._lock:
-            options = updated(self._tracker_options, **tracker_params)
-            self._tracker_options = options
-            self._tracking = bool(enabled)
-            self._new_trackers()
-            return options
-
-    def _new_trackers(self) -> None:
-        for lane in self._lanes:  # each source its own tracks
-            lane.settings.tracker = Tracker(self._tracker_options) if self._tracking else None
+        return self._live.set_tracking(enabled, tracker_params)
 
     # ------------------------------------------------------------------ push mode
     def put_frame(self, image: np.ndarray, timestamp: Optional[float] = None,
@@ -373,7 +349,7 @@ class InferenceStream(StreamCallbacks):
             self._stats.reset()
             for lane in self._lanes:
                 lane.stats.reset()
-            self._new_trackers()
+            self._live.new_trackers()
             pipeline = Pipeline(self._lanes, self._detector, self._stats,
                                 Hooks(self._deliver, self._started, self._finished,
                                       self._source_ended),
@@ -381,7 +357,7 @@ class InferenceStream(StreamCallbacks):
             if self._stop_asked.is_set():  # stop() during the opens: this run ends at once
                 pipeline.end(StopReason.STOPPED)
             self._pipeline = pipeline
-            log_run(pipeline, self._detector.provider, self._tracking)
+            log_run(pipeline, self._detector.provider, self._live.tracking)
             pipeline.start(deliver_here)
         return pipeline
 
