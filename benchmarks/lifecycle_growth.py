@@ -33,7 +33,7 @@ import threading
 import time
 import tracemalloc
 
-from node_process import process_stats
+from node_process import mapping_growth, mapping_rss, process_stats
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
@@ -57,7 +57,8 @@ def mallinfo2() -> MallInfo2:
     return libc.mallinfo2()
 
 
-def checkpoint(cycle: int) -> dict:
+def checkpoint(cycle: int, previous: dict) -> dict:
+    """Print and return a row; under it the mappings that changed by 512 KiB since previous."""
     info = mallinfo2()
     row = {'cycle': cycle, 'rss': process_stats(os.getpid()).rss_mib,
            'python': tracemalloc.get_traced_memory()[0] / MIB,
@@ -65,6 +66,11 @@ def checkpoint(cycle: int) -> dict:
            'mmapped': info.hblkhd / MIB, 'threads': threading.active_count()}
     print(f'{cycle:6d} {row["rss"]:8.1f} {row["python"]:8.1f} {row["in_use"]:8.1f} '
           f'{row["free_kept"]:9.1f} {row["mmapped"]:8.1f} {row["threads"]:8d}', flush=True)
+    row['mappings'] = mapping_rss()
+    for key, before, after in mapping_growth(previous.get('mappings') or row['mappings'],
+                                             row['mappings']):
+        if abs(after - before) >= 512:
+            print(f'{"":8}{after - before:+7d} KiB  {key}', flush=True)
     return row
 
 
@@ -107,7 +113,9 @@ def main() -> None:
         node.trigger_deactivate()
         node.trigger_cleanup()
         if cycle % args.every == 0 or cycle in (1, args.warmup):
-            rows.append(checkpoint(cycle))
+            rows.append(checkpoint(cycle, rows[-1] if rows else {}))
+            if len(rows) > 1:  # only the last one's mappings are kept (compared next)
+                rows[-2].pop('mappings')
             if cycle == args.warmup:
                 base = tracemalloc.take_snapshot()
     last = tracemalloc.take_snapshot()

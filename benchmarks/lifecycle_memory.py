@@ -19,9 +19,11 @@ The node runs as its own process (the installed stream_infer_node, the bundled m
 bundled clip looping in real time); this process drives it through its real change_state
 service, as a lifecycle manager does, waits for each activation's first processed frame
 ('started' on ~/stream_events) and lets it stream a moment. Every --every cycles it prints the
-node's RSS, threads and open fds from /proc; the summary gives the growth after the first
---warmup cycles, which must stay under 5 %.
-Run: ./dev.sh run python benchmarks/lifecycle_memory.py --cycles 100
+node's RSS, threads and open fds from /proc, under it the memory mappings whose resident size
+changed by 512 KiB or more since the row before (a step: which heap or arena it is in); the
+summary gives the growth after the first --warmup cycles (goal: under 2 %) and the mappings
+that changed most over them.
+Run: ./dev.sh run python benchmarks/lifecycle_memory.py --cycles 200 --active-s 2
 """
 
 import argparse
@@ -30,7 +32,7 @@ import time
 
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState
-from node_process import process_stats, start_node
+from node_process import mapping_growth, mapping_rss, process_stats, start_node
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -74,12 +76,19 @@ class Driver:
         return future.result().success
 
 
-def run_cycles(cycles: int, every: int, warmup: int, active_s: float, params: list) -> list:
-    """Drive the node through cycles; return [(cycle, ProcessStats)] every `every` cycles."""
+def run_cycles(cycles: int, every: int, warmup: int, active_s: float, params: list,
+               mappings: list, step_kib: int = 512) -> list:
+    """
+    Drive the node through cycles; return [(cycle, ProcessStats)] every `every` cycles.
+
+    At each row, also prints the mappings whose resident memory changed by step_kib or more
+    since the last row (where a step came from), and appends the node's per-mapping Rss
+    (mapping_rss) to mappings after the warm-up cycle and after the last one.
+    """
     namespace = '/lifecycle_memory'
     proc = start_node(namespace, ['autostart:=false', *params], '/tmp/lifecycle_memory.log')
     driver = Driver(namespace)
-    rows = []
+    rows, previous = [], None
     try:
         if not driver.client.wait_for_service(timeout_sec=60.0):
             raise RuntimeError('the node did not come up (see /tmp/lifecycle_memory.log)')
@@ -91,11 +100,17 @@ def run_cycles(cycles: int, every: int, warmup: int, active_s: float, params: li
                     if not driver.spin_until(lambda: driver.started >= cycle, 60.0):
                         raise RuntimeError(f'cycle {cycle}: the stream never started')
                     driver.spin_until(lambda: False, active_s)
-            if cycle % every == 0 or cycle in (1, warmup):
-                stats = process_stats(proc.pid)
+            if cycle % every == 0 or cycle in (1, warmup, cycles):
+                stats, now = process_stats(proc.pid), mapping_rss(proc.pid)
                 rows.append((cycle, stats))
                 print(f'{cycle:6d} {stats.rss_mib:9.1f} {stats.threads:8d} {stats.fds:5d}',
                       flush=True)
+                for key, before, after in mapping_growth(previous or now, now):
+                    if abs(after - before) >= step_kib:
+                        print(f'{"":8}{after - before:+7d} KiB  {key}', flush=True)
+                previous = now
+                if cycle in (warmup, cycles):
+                    mappings.append(now)
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=15)
@@ -118,7 +133,8 @@ def main() -> None:
     if args.model:
         params.append(f'model:={args.model}')
     print(f'{"cycle":>6} {"RSS MiB":>9} {"threads":>8} {"fds":>5}')
-    rows = run_cycles(args.cycles, args.every, args.warmup, args.active_s, params)
+    mappings = []
+    rows = run_cycles(args.cycles, args.every, args.warmup, args.active_s, params, mappings)
     rclpy.shutdown()
     first = rows[0][1]
     base = next(stats for cycle, stats in rows if cycle >= args.warmup)
@@ -134,6 +150,10 @@ def main() -> None:
     print(f'growth after the first {args.warmup} cycles: {growth:+.1f} % '
           f'({(last.rss_mib - base.rss_mib) / max(1, rows[-1][0] - args.warmup):+.2f} MiB/'
           f'cycle), peak {peak:.1f} MiB')
+    if len(mappings) == 2:
+        print(f'\nmappings whose resident memory changed most from cycle {args.warmup} (KiB):')
+        for key, before, after in mapping_growth(*mappings):
+            print(f'{after - before:+9d} {before:9d} -> {after:9d}  {key}')
 
 
 if __name__ == '__main__':

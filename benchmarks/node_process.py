@@ -61,6 +61,35 @@ def process_memory(pid='self') -> tuple:
     return rss / 1024.0, pss / 1024.0
 
 
+def mapping_rss(pid='self') -> dict:
+    """
+    Return the resident KiB of each memory mapping of a process, from /proc/PID/smaps.
+
+    Keys: the mapped file or kernel name ([heap], [stack], ...), or 'anon <start>' for an
+    anonymous mapping (a malloc arena, a block glibc put on mmap, a thread's stack,
+    Python's object arenas). Comparing two snapshots says which mappings grew.
+    """
+    rows, key = {}, None
+    with open(f'/proc/{pid}/smaps') as smaps:
+        for line in smaps:
+            fields = line.split()
+            if '-' in fields[0] and not fields[0].endswith(':'):
+                start = int(fields[0].split('-')[0], 16)
+                name = fields[5] if len(fields) > 5 else ''
+                key = name or f'anon {start:x}'
+            elif fields[0] == 'Rss:' and key is not None:
+                rows[key] = rows.get(key, 0) + int(fields[1])
+    return rows
+
+
+def mapping_growth(before: dict, after: dict, top: int = 12) -> list:
+    """Return [(key, KiB before, KiB after)] for the mappings whose Rss changed most."""
+    keys = set(before) | set(after)
+    changed = [(key, before.get(key, 0), after.get(key, 0)) for key in keys
+               if before.get(key, 0) != after.get(key, 0)]
+    return sorted(changed, key=lambda row: -abs(row[2] - row[1]))[:top]
+
+
 def node_executable() -> str:
     """Return the stream_infer_node colcon installed (what `ros2 run` starts)."""
     from ament_index_python.packages import get_package_prefix

@@ -108,3 +108,39 @@ def test_cleanup_frees_the_runs_objects_at_once(ros):
             assert not alive, f'still alive after cleanup: {[type(a).__name__ for a in alive]}'
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize('source', ['clip', 'topic'])
+def test_callback_groups_do_not_grow_over_cycles(ros, source):
+    """
+    The node's callback groups do not keep a reference per entity it ever created.
+
+    rclpy's groups keep a weak reference to every entity ever added, dead or alive. The node's
+    per-run entities (publishers' event handlers, the diagnostics timer, topic-mode
+    subscriptions) each go in a group of their own, dropped with them; in shared groups each
+    configure/activate/deactivate/cleanup cycle left a dozen dead references behind.
+    """
+    from rclpy.parameter import Parameter
+
+    from stream_infer.ros.node import StreamInferNode
+
+    node = ros.add(StreamInferNode('si_groups', context=ros.context, parameter_overrides=[
+        Parameter('autostart', value=False),
+        Parameter('source', value=str(bundled_clip_path()) if source == 'clip' else ''),
+        Parameter('loop', value=True)]))
+
+    def references() -> int:
+        entities = [*node.subscriptions, *node.timers, *node.services, *node.clients,
+                    *node.waitables]  # (publishers have none: their event handlers do)
+        groups = {id(group): group for group in [node.default_callback_group] + [
+            entity.callback_group for entity in entities]}
+        return sum(len(group.entities) for group in groups.values())
+
+    counts = []
+    for _ in range(3):
+        node.trigger_configure()
+        node.trigger_activate()
+        node.trigger_deactivate()
+        node.trigger_cleanup()
+        counts.append(references())
+    assert counts[0] == counts[1] == counts[2], f'weak references after each cycle: {counts}'

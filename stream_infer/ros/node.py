@@ -101,7 +101,6 @@ class StreamInferNode(LifecycleNode):
         self._cameras: Dict[str, Camera] = {}  # those of the current run, by name
         self._inputs: Dict[str, ImageInput] = {}  # the cameras that subscribe (topic mode)
         self._diag_timer = None
-        self._timers_group = MutuallyExclusiveCallbackGroup()
         self._max_image_pixels = self._p('max_image_pixels')
         self._topic_inputs = TopicInputs(self, stream=lambda: self._stream,
                                          max_pixels=lambda: self._max_image_pixels)
@@ -250,7 +249,8 @@ class StreamInferNode(LifecycleNode):
                 self._inputs[camera.name] = self._topic_inputs.subscribe(camera)
         self._diag_timer = self.create_timer(  # steady: flows without /clock (use_sim_time)
             self._p('diagnostics_period'), self._publish_diagnostics,
-            callback_group=self._timers_group, clock=Clock(clock_type=ClockType.STEADY_TIME))
+            callback_group=MutuallyExclusiveCallbackGroup(),  # its own, dropped with it
+            clock=Clock(clock_type=ClockType.STEADY_TIME))
         self._state = 'active'
         return super().on_activate(state)
 
