@@ -20,8 +20,10 @@ lifecycle_memory.py measures the node process from outside (RSS); this runs the 
 this process, as the node's main() sets it up (two malloc arenas), and prints per checkpoint
 the RSS, the Python heap (tracemalloc), and glibc's view (mallinfo2: bytes in use, free bytes
 kept in the heap, mmapped bytes), then the Python allocation sites that grew most between the
-warm-up checkpoint and the last one. RSS rising while "in use" and tracemalloc stay flat is
-heap fragmentation; tracemalloc rising names the Python code that keeps objects.
+warm-up checkpoint and the last one. Under each row: the memory mappings that changed by 512
+KiB or more, and each malloc heap's mapped and free memory (malloc_info). RSS rising while "in
+use" and tracemalloc stay flat is heap fragmentation or a heap's free top kept resident;
+tracemalloc rising names the Python code that keeps objects.
 Run: ./dev.sh run python benchmarks/lifecycle_growth.py --cycles 60 --active-s 2
 """
 
@@ -29,9 +31,11 @@ import argparse
 import ctypes
 import ctypes.util
 import os
+import tempfile
 import threading
 import time
 import tracemalloc
+from xml.etree import ElementTree
 
 from node_process import mapping_growth, mapping_rss, process_stats
 import rclpy
@@ -57,6 +61,30 @@ def mallinfo2() -> MallInfo2:
     return libc.mallinfo2()
 
 
+def malloc_heaps() -> list:
+    """
+    Return [(heap nr, MiB mapped, MiB free)] per malloc arena, from glibc's malloc_info().
+
+    Free includes the arena's top, which malloc_trim() leaves resident in a thread arena
+    (malloc_tuning.release_free_memory returns it): free memory that stays high here after
+    cleanup, in step with RSS, is such a top.
+    """
+    libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+    libc.fopen.restype = ctypes.c_void_p
+    with tempfile.NamedTemporaryFile(suffix='.xml') as out:
+        stream = ctypes.c_void_p(libc.fopen(out.name.encode(), b'w'))
+        libc.malloc_info(0, stream)
+        libc.fclose(stream)
+        root = ElementTree.parse(out.name).getroot()
+    heaps = []
+    for heap in root.findall('heap'):
+        free = sum(int(total.get('size')) for total in heap.findall('total'))
+        mapped = next(int(s.get('size')) for s in heap.findall('system')
+                      if s.get('type') == 'current')
+        heaps.append((int(heap.get('nr')), mapped / MIB, free / MIB))
+    return heaps
+
+
 def checkpoint(cycle: int, previous: dict) -> dict:
     """Print and return a row; under it the mappings that changed by 512 KiB since previous."""
     info = mallinfo2()
@@ -71,6 +99,8 @@ def checkpoint(cycle: int, previous: dict) -> dict:
                                              row['mappings']):
         if abs(after - before) >= 512:
             print(f'{"":8}{after - before:+7d} KiB  {key}', flush=True)
+    print(f'{"":8}malloc heaps (nr: mapped/free MiB): ' + ', '.join(
+        f'{nr}: {mapped:.1f}/{free:.1f}' for nr, mapped, free in malloc_heaps()), flush=True)
     return row
 
 
