@@ -33,17 +33,14 @@ from stream_infer.ros.depth_conversions import detections_3d_msg, MarkerArray, m
 class DepthOutputs:
     """One camera's detections_3d and markers publishers."""
 
-    def __init__(self, node, camera: Camera, detections_qos, markers_qos,
-                 callback_group=None) -> None:
+    def __init__(self, node, camera: Camera, detections_qos, markers_qos) -> None:
         self._node = node
         self.detections_3d = node.create_lifecycle_publisher(
-            Detection3DArray, camera.topic('detections_3d'), detections_qos,
-            callback_group=callback_group)
+            Detection3DArray, camera.topic('detections_3d'), detections_qos)
         self.markers = None
         if MarkerArray is not None:
             self.markers = node.create_lifecycle_publisher(
-                MarkerArray, camera.topic('markers'), markers_qos,
-                callback_group=callback_group)
+                MarkerArray, camera.topic('markers'), markers_qos)
         else:
             node.get_logger().warning(
                 'visualization_msgs is not installed: no `markers` for rviz (install '

@@ -26,12 +26,10 @@ several cameras, the node's own ~/stream_events (the run as a whole). The node c
 in configure and destroys it in cleanup; results arrive on the engine's delivery thread.
 """
 
-import functools
 import time
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from diagnostic_msgs.msg import DiagnosticArray
-from rclpy.callback_groups import CallbackGroup, MutuallyExclusiveCallbackGroup
 from rclpy.duration import Duration
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CompressedImage, Image
@@ -73,27 +71,23 @@ class CostMeter:
 class CameraOutputs:
     """One camera's publishers, its annotator, and the messages built from its results."""
 
-    def __init__(self, node, camera: Camera, *, source_image: bool, depth: bool = False,
-                 callback_group: Optional[CallbackGroup] = None) -> None:
-        """callback_group: the group of the publishers' event handlers (see NodeOutputs)."""
+    def __init__(self, node, camera: Camera, *, source_image: bool, depth: bool = False) -> None:
         self._node = node
         self.camera = camera
         topic = camera.topic
-        managed = functools.partial(node.create_lifecycle_publisher,
-                                    callback_group=callback_group)
-        self.detections = managed(Detection2DArray, topic('detections'), DETECTIONS_QOS)
-        self.annotated = managed(Image, topic('annotated'), IMAGE_OUT_QOS)
-        self.annotated_compressed = managed(CompressedImage, topic('annotated/compressed'),
-                                            IMAGE_OUT_QOS)
-        self.masks = managed(Image, topic('masks'), IMAGE_OUT_QOS)
-        self.image_raw = (managed(Image, topic('image_raw'), IMAGE_OUT_QOS)
+        self.detections = node.create_lifecycle_publisher(
+            Detection2DArray, topic('detections'), DETECTIONS_QOS)
+        self.annotated = node.create_lifecycle_publisher(Image, topic('annotated'),
+                                                         IMAGE_OUT_QOS)
+        self.annotated_compressed = node.create_lifecycle_publisher(
+            CompressedImage, topic('annotated/compressed'), IMAGE_OUT_QOS)
+        self.masks = node.create_lifecycle_publisher(Image, topic('masks'), IMAGE_OUT_QOS)
+        self.image_raw = (node.create_lifecycle_publisher(Image, topic('image_raw'),
+                                                          IMAGE_OUT_QOS)
                           if source_image and camera.source else None)
-        self.label_info = node.create_publisher(LabelInfo, topic('label_info'), LATCHED_QOS,
-                                                callback_group=callback_group)
-        self.events = node.create_publisher(String, camera.events_topic, EVENTS_QOS,
-                                            callback_group=callback_group)
-        self.depth = (DepthOutputs(node, camera, DETECTIONS_QOS, IMAGE_OUT_QOS,
-                                   callback_group=callback_group)
+        self.label_info = node.create_publisher(LabelInfo, topic('label_info'), LATCHED_QOS)
+        self.events = node.create_publisher(String, camera.events_topic, EVENTS_QOS)
+        self.depth = (DepthOutputs(node, camera, DETECTIONS_QOS, IMAGE_OUT_QOS)
                       if depth and not camera.source else None)  # topic mode: 3D outputs
         if depth and camera.source:
             node.get_logger().warning(f'{camera.label}depth: true needs topic mode (depth '
@@ -160,29 +154,19 @@ class CameraOutputs:
 
 
 class NodeOutputs:
-    """
-    The node's publishers: each camera's, /diagnostics and the node's own stream events.
-
-    Their event handlers go in a callback group of their own, dropped with them: rclpy's
-    callback groups keep a weak reference to every entity ever added and never remove it,
-    so in the node's default group each configure/cleanup cycle left ~2 KiB behind.
-    """
+    """The node's publishers: each camera's, /diagnostics and the node's own stream events."""
 
     def __init__(self, node, cameras: Sequence[Camera], *, source_image: bool,
                  depth: bool = False) -> None:
         self._node = node
-        group = MutuallyExclusiveCallbackGroup()
         self.cameras: Dict[str, CameraOutputs] = {
-            camera.name: CameraOutputs(node, camera, source_image=source_image, depth=depth,
-                                       callback_group=group)
+            camera.name: CameraOutputs(node, camera, source_image=source_image, depth=depth)
             for camera in cameras}
-        self.diagnostics = node.create_publisher(DiagnosticArray, '/diagnostics', 10,
-                                                 callback_group=group)
+        self.diagnostics = node.create_publisher(DiagnosticArray, '/diagnostics', 10)
         single = self.cameras.get('')
         # One camera: its events are the node's; several: the node's own for the whole run.
         self.events = (single.events if single is not None else
-                       node.create_publisher(String, '~/stream_events', EVENTS_QOS,
-                                             callback_group=group))
+                       node.create_publisher(String, '~/stream_events', EVENTS_QOS))
 
     @property
     def names(self) -> Tuple[str, ...]:

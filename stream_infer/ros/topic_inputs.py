@@ -47,6 +47,7 @@ class TopicInputs:
         self._node = node
         self._stream = stream
         self._max_pixels = max_pixels
+        self.group = MutuallyExclusiveCallbackGroup()  # the subscriptions' (node.py prunes it)
         self._cv_bridge = conversions.load_cv_bridge()
 
     @property
@@ -55,14 +56,8 @@ class TopicInputs:
         return 'cv_bridge' if self._cv_bridge else 'numpy (no cv_bridge)'
 
     def subscribe(self, camera: Camera) -> ImageInput:
-        """
-        Subscribe a camera to image or image/compressed (with its prefix), watching QoS.
-
-        Its subscriptions get a callback group of their own, dropped with them (rclpy's groups
-        never forget an entity: a shared one would grow at every activation).
-        """
+        """Subscribe a camera to image or image/compressed (with its prefix), watching QoS."""
         node = self._node
-        group = MutuallyExclusiveCallbackGroup()
 
         def param(name: str) -> Any:
             return node.get_parameter(name).value
@@ -73,12 +68,12 @@ class TopicInputs:
             depth = DepthInput(node, camera, put=put, reliability=reliability,
                                tolerance=param('depth_pairing_tolerance'),
                                transport=param('depth_transport'),
-                               max_pixels=self._max_pixels, callback_group=group)
+                               max_pixels=self._max_pixels, callback_group=self.group)
             put = depth.on_image
         image_input = ImageInput(
             node, camera, compressed=param('image_transport') == 'compressed',
             reliability=reliability, put=put, convert_raw=self._image_to_bgr,
-            max_pixels=self._max_pixels, callback_group=group)
+            max_pixels=self._max_pixels, callback_group=self.group)
         image_input.depth = depth
         node.get_logger().info(f'{camera.label}subscribed to {image_input.topic_name} '
                                f'({reliability}, keep last 1)' + (
