@@ -152,9 +152,8 @@ def release_free_memory(collect: bool = True) -> bool:
     +8 % over 60 cycles while streaming between them). Collecting here frees them at a fixed
     point, before the trim. malloc_trim() then returns the free pages inside every heap and at
     the main heap's top (and merges what is free at the thread arenas' tops), and
-    _trim_thread_arenas() those tops. For a moment between runs (a few ms): while another
-    run of the process streams, its next frames fault in again. Returns False (after
-    collecting) if not glibc.
+    _trim_thread_arenas() those tops (a few ms; a run of the process that still streams
+    faults its next frames in again). Returns False (after collecting) if not glibc.
     """
     if collect:
         gc.collect()

@@ -310,13 +310,13 @@ class StreamInferNode(LifecycleNode):
 
         rclpy's groups keep one per entity ever added and never remove it: each cycle's
         publishers (their QoS event handlers), timer and subscriptions left ~2 KiB behind.
-        In place, on the executor's thread that creates the node's entities.
+        In place, from a snapshot (list() copies a set atomically: another thread may add).
         """
         groups: Tuple[CallbackGroup, ...] = (self.default_callback_group, self._timers_group,
                                              self._topic_inputs.group)
         for group in groups:
-            for ref in [ref for ref in group.entities if ref() is None]:
-                group.entities.discard(ref)
+            group.entities.difference_update(
+                [ref for ref in list(group.entities) if ref() is None])
 
     def _release(self) -> None:
         outputs, self._outputs = self._outputs, None
