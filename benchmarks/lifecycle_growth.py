@@ -29,7 +29,6 @@ Run: ./dev.sh run python benchmarks/lifecycle_growth.py --cycles 60 --active-s 2
 
 import argparse
 import ctypes
-import ctypes.util
 import os
 import tempfile
 import threading
@@ -37,13 +36,13 @@ import time
 import tracemalloc
 from xml.etree import ElementTree
 
-from node_process import mapping_growth, mapping_rss, process_stats
+from node_process import mapping_rss, print_mapping_steps, process_stats
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.parameter import Parameter
 
 from stream_infer.bundled import bundled_clip_path
-from stream_infer.malloc_tuning import limit_arenas
+from stream_infer.malloc_tuning import _libc, limit_arenas
 from stream_infer.ros.node import StreamInferNode
 
 MIB = 1024.0 * 1024.0
@@ -56,7 +55,7 @@ class MallInfo2(ctypes.Structure):
 
 
 def mallinfo2() -> MallInfo2:
-    libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+    libc = _libc()
     libc.mallinfo2.restype = MallInfo2
     return libc.mallinfo2()
 
@@ -69,7 +68,7 @@ def malloc_heaps() -> list:
     (malloc_tuning.release_free_memory returns it): free memory that stays high here after
     cleanup, in step with RSS, is such a top.
     """
-    libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+    libc = _libc()
     libc.fopen.restype = ctypes.c_void_p
     with tempfile.NamedTemporaryFile(suffix='.xml') as out:
         stream = ctypes.c_void_p(libc.fopen(out.name.encode(), b'w'))
@@ -85,8 +84,13 @@ def malloc_heaps() -> list:
     return heaps
 
 
-def checkpoint(cycle: int, previous: dict) -> dict:
-    """Print and return a row; under it the mappings that changed by 512 KiB since previous."""
+def checkpoint(cycle: int, previous_mappings: dict) -> tuple:
+    """
+    Print a row and return it with the mappings' Rss now.
+
+    Under the row: the mappings that changed by 512 KiB since previous_mappings, and each
+    malloc heap's mapped and free memory.
+    """
     info = mallinfo2()
     row = {'cycle': cycle, 'rss': process_stats(os.getpid()).rss_mib,
            'python': tracemalloc.get_traced_memory()[0] / MIB,
@@ -94,14 +98,11 @@ def checkpoint(cycle: int, previous: dict) -> dict:
            'mmapped': info.hblkhd / MIB, 'threads': threading.active_count()}
     print(f'{cycle:6d} {row["rss"]:8.1f} {row["python"]:8.1f} {row["in_use"]:8.1f} '
           f'{row["free_kept"]:9.1f} {row["mmapped"]:8.1f} {row["threads"]:8d}', flush=True)
-    row['mappings'] = mapping_rss()
-    for key, before, after in mapping_growth(previous.get('mappings') or row['mappings'],
-                                             row['mappings']):
-        if abs(after - before) >= 512:
-            print(f'{"":8}{after - before:+7d} KiB  {key}', flush=True)
+    mappings = mapping_rss()
+    print_mapping_steps(previous_mappings or mappings, mappings)
     print(f'{"":8}malloc heaps (nr: mapped/free MiB): ' + ', '.join(
         f'{nr}: {mapped:.1f}/{free:.1f}' for nr, mapped, free in malloc_heaps()), flush=True)
-    return row
+    return row, mappings
 
 
 def frames_processed(node: StreamInferNode) -> int:
@@ -132,7 +133,7 @@ def main() -> None:
     spinner.start()
     print(f'{"cycle":>6} {"RSS":>8} {"python":>8} {"in use":>8} {"free kept":>9} '
           f'{"mmapped":>8} {"threads":>8}   (MiB)')
-    rows, base = [], None
+    rows, base, mappings = [], None, {}
     for cycle in range(1, args.cycles + 1):
         node.trigger_configure()
         node.trigger_activate()
@@ -143,9 +144,8 @@ def main() -> None:
         node.trigger_deactivate()
         node.trigger_cleanup()
         if cycle % args.every == 0 or cycle in (1, args.warmup):
-            rows.append(checkpoint(cycle, rows[-1] if rows else {}))
-            if len(rows) > 1:  # only the last one's mappings are kept (compared next)
-                rows[-2].pop('mappings')
+            row, mappings = checkpoint(cycle, mappings)
+            rows.append(row)
             if cycle == args.warmup:
                 base = tracemalloc.take_snapshot()
     last = tracemalloc.take_snapshot()

@@ -32,7 +32,8 @@ import time
 
 from lifecycle_msgs.msg import Transition
 from lifecycle_msgs.srv import ChangeState
-from node_process import mapping_growth, mapping_rss, process_stats, start_node
+from node_process import (mapping_growth, mapping_rss, print_mapping_steps, process_stats,
+                          start_node)
 import rclpy
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
@@ -105,9 +106,7 @@ def run_cycles(cycles: int, every: int, warmup: int, active_s: float, params: li
                 rows.append((cycle, stats))
                 print(f'{cycle:6d} {stats.rss_mib:9.1f} {stats.threads:8d} {stats.fds:5d}',
                       flush=True)
-                for key, before, after in mapping_growth(previous or now, now):
-                    if abs(after - before) >= step_kib:
-                        print(f'{"":8}{after - before:+7d} KiB  {key}', flush=True)
+                print_mapping_steps(previous or now, now, step_kib)
                 previous = now
                 if cycle in (warmup, cycles):
                     mappings.append(now)

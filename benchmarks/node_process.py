@@ -90,6 +90,13 @@ def mapping_growth(before: dict, after: dict, top: int = 12) -> list:
     return sorted(changed, key=lambda row: -abs(row[2] - row[1]))[:top]
 
 
+def print_mapping_steps(before: dict, after: dict, step_kib: int = 512) -> None:
+    """Print, indented under a row, the mappings whose Rss changed by step_kib or more."""
+    for key, was, now in mapping_growth(before, after):
+        if abs(now - was) >= step_kib:
+            print(f'{"":8}{now - was:+7d} KiB  {key}', flush=True)
+
+
 def node_executable() -> str:
     """Return the stream_infer_node colcon installed (what `ros2 run` starts)."""
     from ament_index_python.packages import get_package_prefix
